@@ -28,9 +28,9 @@ func (s *layerStack) params() []*Param {
 
 func (s *layerStack) loss(tp *Tape, x *Var, target, labels *Tensor) float64 {
 	h := s.conv.Forward(tp, x)
-	// Tanh rather than ReLU keeps the loss smooth: ReLU zeros tie inside
-	// pooling windows, where finite differences are meaningless; average
-	// pooling avoids max-pool windows whose maximum a step of h can move.
+	// Finite differences are meaningless at kinks, so the stack avoids them:
+	// tanh in place of ReLU, and average pooling in place of max pooling,
+	// whose window maximum a step of h can move to another cell.
 	h = Activate(tp, Tanh, s.bn.Forward(tp, h, BatchStats))
 	h = AvgPool2D(tp, h, Pool2)
 	y := s.headBN.Forward(tp, s.lin.Forward(tp, h), BatchStats)
