@@ -39,7 +39,9 @@ type Options struct {
 
 // Result is the outcome of the best k-means run.
 type Result struct {
-	// Labels[i] is the cluster of row i, in [0, k).
+	// Labels[i] is the cluster of row i, in [0, k). Every cluster is
+	// non-empty when the run converged. A run stopped by MaxIter ends with
+	// a plain nearest-center assignment, which can leave a cluster empty.
 	Labels []int
 	// Centers holds the k cluster centers as a k×d row-major matrix.
 	Centers []float32
@@ -59,9 +61,9 @@ type Result struct {
 //
 // Each run iterates until no assignment changes or opt.MaxIter iterations
 // have run. A cluster that becomes empty is reseeded with the row farthest
-// from the center of its cluster, among clusters with two or more rows. A row at equal distance from several centers keeps
-// its current cluster if that is one of them, and otherwise goes to the
-// lowest-numbered one.
+// from the center of its cluster, among clusters with two or more rows. A
+// row at equal distance from several centers keeps its current cluster if
+// that is one of them, and otherwise goes to the lowest-numbered one.
 //
 // KMeans returns an error when k < 1, k > n, d < 1, len(x) != n·d, x
 // contains NaN or ±Inf, or an option is negative.
