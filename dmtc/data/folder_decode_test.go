@@ -49,8 +49,8 @@ func requireImageNear(t *testing.T, op string, img Image, want [][][]uint8, tol 
 	require.LessOrEqual(t, worst, tol, "%s: worst sample %s got %d want %d", op, where, got, exp)
 }
 
-// fill returns an h×w grid of the same pixel.
-func fill(h, w int, px ...uint8) [][][]uint8 {
+// uniformPixels returns an h×w grid of the same pixel.
+func uniformPixels(h, w int, px ...uint8) [][][]uint8 {
 	out := make([][][]uint8, h)
 	for y := range out {
 		out[y] = make([][]uint8, w)
@@ -125,7 +125,7 @@ func TestConvertImageColourTypes(t *testing.T) {
 		img, err := ConvertImage(tc.m)
 		require.NoError(t, err, tc.name)
 		b := tc.m.Bounds()
-		requireImageNear(t, tc.name, img, fill(b.Dy(), b.Dx(), tc.want...), tol)
+		requireImageNear(t, tc.name, img, uniformPixels(b.Dy(), b.Dx(), tc.want...), tol)
 	}
 }
 
@@ -257,10 +257,10 @@ func TestDecodeImageFileFormats(t *testing.T) {
 		{"PNG grey 16-bit", pngOf(t, g16), [][][]uint8{{{3}, {0xff}}}, exact},
 		{"PNG paletted with tRNS", pngOf(t, pal), [][][]uint8{{{200, 100, 50}, {0, 0, 255}}}, exact},
 		{"GIF", gifOf(t, image.NewPaletted(image.Rect(0, 0, 3, 2),
-			color.Palette{color.RGBA{9, 99, 199, 255}})), fill(2, 3, 9, 99, 199), exact},
+			color.Palette{color.RGBA{9, 99, 199, 255}})), uniformPixels(2, 3, 9, 99, 199), exact},
 		{"JPEG colour", jpegOf(t, uniformRGBA(16, 16, color.RGBA{200, 100, 50, 255})),
-			fill(16, 16, 200, 100, 50), jpegTol},
-		{"JPEG grey", jpegOf(t, grey), fill(16, 16, 90), jpegTol},
+			uniformPixels(16, 16, 200, 100, 50), jpegTol},
+		{"JPEG grey", jpegOf(t, grey), uniformPixels(16, 16, 90), jpegTol},
 		// Stored (255, 0, 127, 255) inverts to CMYK (0, 255, 128, 0) → RGB
 		// (255, 0, 127); stored (255, 255, 255, 127) → CMYK (0, 0, 0, 128)
 		// → 255·(1 − 128/255) = 127.

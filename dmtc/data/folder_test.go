@@ -83,13 +83,13 @@ func TestLoadFolderCaltechLayout(t *testing.T) {
 
 	img, err := src.Image(0)
 	require.NoError(t, err)
-	requireImageNear(t, "folder grey PNG", img, fill(2, 3, 40), 0)
+	requireImageNear(t, "folder grey PNG", img, uniformPixels(2, 3, 40), 0)
 	img, err = src.Image(1)
 	require.NoError(t, err)
-	requireImageNear(t, "folder RGB PNG", img, fill(2, 2, 10, 20, 30), 0)
+	requireImageNear(t, "folder RGB PNG", img, uniformPixels(2, 2, 10, 20, 30), 0)
 	img, err = src.Image(3)
 	require.NoError(t, err)
-	requireImageNear(t, "folder GIF", img, fill(2, 2, 7, 7, 7), 0)
+	requireImageNear(t, "folder GIF", img, uniformPixels(2, 2, 7, 7, 7), 0)
 
 	_, err = src.Image(4)
 	require.ErrorContains(t, err, "out of range")
