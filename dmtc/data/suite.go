@@ -59,6 +59,29 @@ type SourceSpec struct {
 	// Classes names the labels 0, 1, ... of an idx source, whose files store
 	// no names; the digits "0" to "9" when empty.
 	Classes []string `json:"classes,omitempty"`
+	// ImageSet names a list in ImageSets/Main of a voc source, such as
+	// "trainval"; empty means every annotated image.
+	ImageSet string `json:"image_set,omitempty"`
+	// NUSWIDE locates the files of a nuswide source, which requires it.
+	NUSWIDE *NUSWIDEFiles `json:"nuswide,omitempty"`
+}
+
+// NUSWIDEFiles locates the files of a NUS-WIDE source. Relative names are
+// resolved against the source path, which is also the folder that relative
+// image-list entries start from.
+type NUSWIDEFiles struct {
+	ImageList string `json:"image_list"` // one image path a line, e.g. Imagelist.txt
+	Labels    string `json:"labels"`     // 0/1 label matrix, one row a list line
+	Concepts  string `json:"concepts"`   // concept names, one a line, e.g. Concepts81.txt
+	// TrimPrefix is removed from the start of each list path, e.g.
+	// "C:/ImageData/".
+	TrimPrefix string `json:"trim_prefix,omitempty"`
+	// MultiLabel is the rule for an image with several of the concepts
+	// that the suite's tasks use from this source: "skip" (the default)
+	// skips it, "first" takes the first of them in task order (the classes
+	// of the first task that uses the source, then new classes of the next).
+	// Concepts that no task uses are ignored.
+	MultiLabel string `json:"multi_label,omitempty"`
 }
 
 // TaskSpec is one task of a suite: the listed classes of one source.
@@ -215,6 +238,13 @@ func (src *SourceSpec) validate() error {
 				SplitTest)
 		}
 	}
+	if src.ImageSet != "" && src.Kind != KindVOC {
+		return fmt.Errorf("image_set: %q, but only kind %s takes an image set", src.ImageSet,
+			KindVOC)
+	}
+	if err := src.validateNUSWIDE(); err != nil {
+		return err
+	}
 	if len(src.Classes) > 0 {
 		if src.Kind != KindIDX {
 			return fmt.Errorf("classes: only kind %s takes class names; %s stores its own",
@@ -223,6 +253,28 @@ func (src *SourceSpec) validate() error {
 		if err := checkClassList(src.Classes); err != nil {
 			return fmt.Errorf("classes%w", err)
 		}
+	}
+	return nil
+}
+
+func (src *SourceSpec) validateNUSWIDE() error {
+	files := src.NUSWIDE
+	switch {
+	case src.Kind != KindNUSWIDE && files != nil:
+		return fmt.Errorf("nuswide: only kind %s takes NUS-WIDE files", KindNUSWIDE)
+	case src.Kind != KindNUSWIDE:
+		return nil
+	case files == nil:
+		return errors.New(`nuswide: missing; kind nuswide needs {"image_list", "labels", ` +
+			`"concepts"}`)
+	case files.ImageList == "":
+		return errors.New("nuswide.image_list: empty; name the image list file")
+	case files.Labels == "":
+		return errors.New("nuswide.labels: empty; name the label matrix file")
+	case files.Concepts == "":
+		return errors.New("nuswide.concepts: empty; name the concept list file")
+	case files.MultiLabel != "" && files.MultiLabel != "skip" && files.MultiLabel != "first":
+		return fmt.Errorf(`nuswide.multi_label: %q, want "skip" or "first"`, files.MultiLabel)
 	}
 	return nil
 }

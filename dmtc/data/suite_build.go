@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func BuildSuite(spec *SuiteSpec, baseDir string, opt LoadOptions) (*Suite, error
 			continue
 		}
 		i := spec.sourceIndex(task.Source)
-		src, err := openSource(spec.Sources[i], baseDir)
+		src, err := openSource(spec.Sources[i], baseDir, spec.classesOf(task.Source))
 		if err != nil {
 			return nil, fmt.Errorf("data: suite %q: sources[%d] (%s): %w", spec.Name, i,
 				spec.Sources[i].Name, err)
@@ -68,6 +69,23 @@ func (s *SuiteSpec) sourceIndex(name string) int {
 	return -1
 }
 
+// classesOf lists the classes that the tasks use from source, in task
+// order, each once.
+func (s *SuiteSpec) classesOf(source string) []string {
+	var classes []string
+	for _, task := range s.Tasks {
+		if task.Source != source {
+			continue
+		}
+		for _, name := range task.Classes {
+			if !slices.Contains(classes, name) {
+				classes = append(classes, name)
+			}
+		}
+	}
+	return classes
+}
+
 func containsSkip(skips []Skip, path string) bool {
 	for _, s := range skips {
 		if s.Path == path {
@@ -77,8 +95,10 @@ func containsSkip(skips []Skip, path string) bool {
 	return false
 }
 
-// openSource loads the source that spec describes.
-func openSource(spec SourceSpec, baseDir string) (Source, error) {
+// openSource loads the source that spec describes. A NUS-WIDE source is
+// restricted to usedClasses, the classes that tasks take from it, so that
+// its multi-label rule looks at those concepts only.
+func openSource(spec SourceSpec, baseDir string, usedClasses []string) (Source, error) {
 	path := spec.Path
 	if path != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(baseDir, path)
@@ -96,9 +116,32 @@ func openSource(spec SourceSpec, baseDir string) (Source, error) {
 		return LoadCIFAR100Dir(path, spec.Split)
 	case KindFolder:
 		return LoadFolder(path, FolderOptions{Name: spec.Name})
+	case KindVOC:
+		return LoadVOC(path, VOCOptions{Name: spec.Name, ImageSet: spec.ImageSet})
+	case KindNUSWIDE:
+		files := spec.NUSWIDE
+		in := func(name string) string {
+			if filepath.IsAbs(name) {
+				return name
+			}
+			return filepath.Join(path, name)
+		}
+		multi := NUSWIDESkipAmbiguous
+		if files.MultiLabel == "first" {
+			multi = NUSWIDEFirstConcept
+		}
+		return LoadNUSWIDE(NUSWIDEOptions{
+			Name:         spec.Name,
+			ImageList:    in(files.ImageList),
+			ImageRoot:    path,
+			TrimPrefix:   files.TrimPrefix,
+			Labels:       in(files.Labels),
+			ConceptsFile: in(files.Concepts),
+			Classes:      usedClasses,
+			MultiLabel:   multi,
+		})
 	}
-	// TODO: open kinds voc and nuswide once their loaders exist.
-	return nil, fmt.Errorf("kind %s cannot be loaded by this build yet", spec.Kind)
+	panic(fmt.Sprintf("data: openSource: kind %q passed validation but has no loader", spec.Kind))
 }
 
 // suiteBuilder builds the tasks of one suite and tracks the suite's image
@@ -147,15 +190,24 @@ func (b *suiteBuilder) buildTask(src Source, spec TaskSpec) (Task, []Skip, error
 			skips = append(skips, skip)
 			continue
 		}
-		if err := b.checkSize(img, src, i); err != nil {
+		exact, err := b.checkSize(img, src, i)
+		if err != nil {
 			return Task{}, nil, err
 		}
 		if task.X == nil {
-			task.C, task.H, task.W = img.C, img.H, img.W
-			task.X = make([]float32, 0, len(picked)*len(img.Pix))
+			task.C, task.H, task.W = b.size.C, b.size.H, b.size.W
+			task.X = make([]float32, 0, len(picked)*task.C*task.H*task.W)
 		}
-		for _, p := range img.Pix {
-			task.X = append(task.X, float32(p)/255)
+		start := len(task.X)
+		task.X = append(task.X, make([]float32, task.C*task.H*task.W)...)
+		dst := task.X[start:]
+		if exact {
+			for j, p := range img.Pix {
+				dst[j] = float32(p) / 255
+			}
+		} else if err := PreprocessInto(dst, img, task.C, task.H, task.W,
+			PreprocessOptions{}); err != nil {
+			return Task{}, nil, fmt.Errorf("image %s: %w", imagePath(src, i), err)
 		}
 		task.Labels = append(task.Labels, taskLabel[src.Label(i)])
 	}
@@ -197,23 +249,23 @@ func mapClasses(src Source, classes []string) ([]int, error) {
 	return taskLabel, nil
 }
 
-// checkSize accepts img when it has the suite's size, which the first image
-// fixes when the suite sets no image_size.
-func (b *suiteBuilder) checkSize(img Image, src Source, i int) error {
+// checkSize reports whether img has the suite's size, which the first image
+// fixes when the suite sets no image_size. An image of another size is an
+// error without image_size, and is converted by PreprocessInto with it.
+func (b *suiteBuilder) checkSize(img Image, src Source, i int) (bool, error) {
 	got := ImageSize{C: img.C, H: img.H, W: img.W}
 	if b.size == nil {
 		b.size = &got
-		return nil
+		return true, nil
 	}
 	if got == *b.size {
-		return nil
+		return true, nil
 	}
-	want := "the first image of the suite"
 	if b.spec.ImageSize != nil {
-		want = "image_size"
+		return false, nil
 	}
-	return fmt.Errorf("image %s is %v (C×H×W) but %s is %v; use sources of one image size",
-		imagePath(src, i), got, want, *b.size)
+	return false, fmt.Errorf("image %s is %v (C×H×W) but the first image of the suite is %v; "+
+		"set image_size to convert all images to one size", imagePath(src, i), got, *b.size)
 }
 
 // imagePath names image i of src in messages: its file where the source has

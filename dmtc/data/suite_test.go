@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -175,18 +176,29 @@ func TestBuildSuiteImageSizeMismatch(t *testing.T) {
 	}
 	_, err := BuildSuite(spec, root, LoadOptions{})
 	assert.ErrorContains(t, err, "tasks[1] (fruit): image cifar100-train[0] is 3×32×32 (C×H×W) "+
-		"but the first image of the suite is 1×2×2")
+		"but the first image of the suite is 1×2×2; set image_size")
 
+	// With image_size, the grey 2×2 digits are resized and replicated to
+	// 3×32×32. Each digit image is one flat value (0 and 10), which
+	// resampling keeps up to float rounding.
+	const tol = 1e-6
 	spec.ImageSize = &ImageSize{C: 3, H: 32, W: 32}
-	_, err = BuildSuite(spec, root, LoadOptions{})
-	assert.ErrorContains(t, err, "tasks[0] (digits): image idx:digits[0] is 1×2×2 (C×H×W) "+
-		"but image_size is 3×32×32")
-
-	spec.Tasks = spec.Tasks[1:]
 	suite, err := BuildSuite(spec, root, LoadOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, []int{0, 1}, suite.Tasks[0].Labels)
-	assert.Equal(t, float32(2)/255, suite.Tasks[0].ImageAt(1)[3071])
+	digitsTask := suite.Tasks[0]
+	require.Equal(t, []int{3, 32, 32}, []int{digitsTask.C, digitsTask.H, digitsTask.W})
+	require.Len(t, digitsTask.X, 2*3*32*32)
+	for i, want := range []float32{0, 10.0 / 255} {
+		for j, got := range digitsTask.ImageAt(i) {
+			if math.Abs(float64(got-want)) > tol {
+				require.Failf(t, "resized digit", "image %d sample %d: got %v, want %v (tol %g)",
+					i, j, got, want, tol)
+			}
+		}
+	}
+	fruit := suite.Tasks[1]
+	assert.Equal(t, []int{0, 1}, fruit.Labels)
+	assert.Equal(t, float32(2)/255, fruit.ImageAt(1)[3071], "CIFAR images keep their bytes")
 }
 
 func TestBuildSuiteStrict(t *testing.T) {
