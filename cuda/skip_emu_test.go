@@ -1,0 +1,6 @@
+//go:build cudaemu && !cuda
+
+package cuda
+
+// The emulator always exists, so failing to open it is a test failure.
+const skipWithoutDevice = false
