@@ -68,7 +68,7 @@ func data(op, name string, t *Tensor) []float32 {
 	n := t.Len()
 	if n > len(buf.data) {
 		panic(fmt.Sprintf("nn: cpu: %s: %s has shape %v (%d elements) but its buffer holds %d",
-			op, name, t.Shape, n, len(buf.data)))
+			op, name, t, n, len(buf.data)))
 	}
 	return buf.data[:n:n]
 }
@@ -84,14 +84,17 @@ func optData(op, name string, t *Tensor) []float32 {
 // requireShape panics unless t has exactly the given shape.
 func requireShape(op, name string, t *Tensor, shape ...int) {
 	if !SameShape(t.Shape, shape) {
-		panic(fmt.Sprintf("nn: cpu: %s: %s has shape %v, want %v", op, name, t.Shape, shape))
+		// The copy keeps shape, the variadic slice, from escaping to the
+		// heap on every call.
+		want := &Tensor{Shape: append([]int(nil), shape...)}
+		panic(fmt.Sprintf("nn: cpu: %s: %s has shape %v, want %v", op, name, t, want))
 	}
 }
 
 // requireRank panics unless t has the given number of dimensions.
 func requireRank(op, name string, t *Tensor, rank int) {
 	if len(t.Shape) != rank {
-		panic(fmt.Sprintf("nn: cpu: %s: %s has shape %v, want %d dimensions", op, name, t.Shape, rank))
+		panic(fmt.Sprintf("nn: cpu: %s: %s has shape %v, want %d dimensions", op, name, t, rank))
 	}
 }
 
@@ -99,7 +102,7 @@ func requireRank(op, name string, t *Tensor, rank int) {
 func requireSameLen(op, nameA string, a *Tensor, nameB string, b *Tensor) {
 	if a.Len() != b.Len() {
 		panic(fmt.Sprintf("nn: cpu: %s: %s %v and %s %v differ in element count",
-			op, nameA, a.Shape, nameB, b.Shape))
+			op, nameA, a, nameB, b))
 	}
 }
 
@@ -132,7 +135,7 @@ func (c *CPU) Upload(t *Tensor, src []float32) {
 	dst := data("Upload", "t", t)
 	if len(src) != len(dst) {
 		panic(fmt.Sprintf("nn: cpu: Upload: %d values for a tensor of shape %v (%d elements)",
-			len(src), t.Shape, len(dst)))
+			len(src), t, len(dst)))
 	}
 	copy(dst, src)
 }
@@ -142,7 +145,7 @@ func (c *CPU) Download(dst []float32, t *Tensor) {
 	src := data("Download", "t", t)
 	if len(src) != len(dst) {
 		panic(fmt.Sprintf("nn: cpu: Download: %d destination values for a tensor of shape %v (%d elements)",
-			len(dst), t.Shape, len(src)))
+			len(dst), t, len(src)))
 	}
 	copy(dst, src)
 }

@@ -9,7 +9,7 @@ import (
 // after the channel (1 for (N, C) input).
 func bnView(op string, x *Tensor) (n, ch, s int) {
 	if len(x.Shape) < 2 {
-		panic(fmt.Sprintf("nn: cpu: %s: x has shape %v, want (N, C) or (N, C, H, W)", op, x.Shape))
+		panic(fmt.Sprintf("nn: cpu: %s: x has shape %v, want (N, C) or (N, C, H, W)", op, x))
 	}
 	return x.Shape[0], x.Shape[1], Numel(x.Shape[2:])
 }

@@ -48,12 +48,12 @@ func newConvGeom(op, xName string, x *Tensor, w *Tensor, yName string, y *Tensor
 	}
 	if w.Shape[1] != g.c {
 		panic(fmt.Sprintf("nn: cpu: %s: %s %v has %d channels but w %v expects %d",
-			op, xName, x.Shape, g.c, w.Shape, w.Shape[1]))
+			op, xName, x, g.c, w, w.Shape[1]))
 	}
 	g.oh, g.ow = ConvOutSize(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw)
 	if g.oh < 1 || g.ow < 1 || g.kh < 1 || g.kw < 1 {
 		panic(fmt.Sprintf("nn: cpu: %s: a %d×%d filter with %+v does not fit input %v",
-			op, g.kh, g.kw, p, x.Shape))
+			op, g.kh, g.kw, p, x))
 	}
 	requireShape(op, yName, y, g.n, g.f, g.oh, g.ow)
 	return g
@@ -155,11 +155,14 @@ func (c *CPU) forEachSample(n, scratchLen int, body func(n int, scratch []float3
 
 // runGemm runs g serially or with its tiles spread over the threads.
 func (c *CPU) runGemm(g *gemmJob, parallel bool) {
-	if parallel {
-		c.gemmParallel(g)
-	} else {
+	if !parallel {
 		gemmSerial(g)
+		return
 	}
+	// The goroutines share a copy, so that g itself does not escape to
+	// the heap on the serial path.
+	shared := *g
+	c.gemmParallel(&shared)
 }
 
 // Conv2D computes y = conv(x, w) + bias (cross-correlation).

@@ -115,7 +115,7 @@ func (c *CPU) Gemm(transA, transB bool, alpha float32, a, b *Tensor, beta float3
 	as, bs, cs := data(op, "a", a), data(op, "b", b), data(op, "c", cT)
 	if len(a.Shape) == 0 || len(b.Shape) == 0 || len(cT.Shape) == 0 {
 		panic(fmt.Sprintf("nn: cpu: Gemm: a %v, b %v and c %v must have at least one dimension",
-			a.Shape, b.Shape, cT.Shape))
+			a, b, cT))
 	}
 	m, k := a.Rows(), a.Cols()
 	if transA {
@@ -127,7 +127,7 @@ func (c *CPU) Gemm(transA, transB bool, alpha float32, a, b *Tensor, beta float3
 	}
 	if k != kb || cT.Rows() != m || cT.Cols() != n {
 		panic(fmt.Sprintf("nn: cpu: Gemm: op(a) is %d×%d and op(b) is %d×%d (a %v, b %v, transA %t, transB %t), "+
-			"so c must be %d×%d, got %v", m, k, kb, n, a.Shape, b.Shape, transA, transB, m, n, cT.Shape))
+			"so c must be %d×%d, got %v", m, k, kb, n, a, b, transA, transB, m, n, cT))
 	}
 	g := gemmJob{
 		transA: transA, transB: transB,
@@ -188,7 +188,7 @@ func biasView(op string, y, bias *Tensor) (n, f, s int) {
 	requireRank(op, "bias", bias, 1)
 	if len(y.Shape) < 2 || y.Shape[1] != bias.Shape[0] {
 		panic(fmt.Sprintf("nn: cpu: %s: y %v needs a second dimension of size %d to match bias %v",
-			op, y.Shape, bias.Shape[0], bias.Shape))
+			op, y, bias.Shape[0], bias))
 	}
 	n, f = y.Shape[0], y.Shape[1]
 	return n, f, Numel(y.Shape[2:])

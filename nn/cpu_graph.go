@@ -86,7 +86,7 @@ func (c *CPU) CosineSimilarity(a, b, s *Tensor) {
 	n, d := rowsView(op, "a", a)
 	m, db := rowsView(op, "b", b)
 	if db != d {
-		panic(fmt.Sprintf("nn: cpu: %s: a %v and b %v differ in row length", op, a.Shape, b.Shape))
+		panic(fmt.Sprintf("nn: cpu: %s: a %v and b %v differ in row length", op, a, b))
 	}
 	requireShape(op, "s", s, n, m)
 	as, bs, ss := data(op, "a", a), data(op, "b", b), data(op, "s", s)
@@ -207,7 +207,7 @@ func (c *CPU) TileConcat(y, m, out *Tensor) {
 	n, k := rowsView(op, "y", y)
 	requireRank(op, "m", m, 4)
 	if m.Shape[0] != n {
-		panic(fmt.Sprintf("nn: cpu: %s: y %v and m %v differ in batch size", op, y.Shape, m.Shape))
+		panic(fmt.Sprintf("nn: cpu: %s: y %v and m %v differ in batch size", op, y, m))
 	}
 	ch, plane := m.Shape[1], m.Shape[2]*m.Shape[3]
 	requireShape(op, "out", out, n, k+ch, m.Shape[2], m.Shape[3])
@@ -252,7 +252,7 @@ func (c *CPU) TileConcatBackward(dout, dy, dm *Tensor) {
 		dms = data(op, "dm", dm)
 	}
 	if k < 0 || k > total {
-		panic(fmt.Sprintf("nn: cpu: %s: %d tiled channels do not fit dout %v", op, k, dout.Shape))
+		panic(fmt.Sprintf("nn: cpu: %s: %d tiled channels do not fit dout %v", op, k, dout))
 	}
 	ch := total - k
 	ds := data(op, "dout", dout)

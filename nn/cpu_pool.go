@@ -23,7 +23,7 @@ func newPoolGeom(op, xName string, x *Tensor, yName string, y *Tensor, p PoolPar
 	g := poolGeom{planes: x.Shape[0] * x.Shape[1], h: x.Shape[2], w: x.Shape[3], p: p}
 	g.oh, g.ow = ConvOutSize(g.h, g.w, p.KH, p.KW, p.StrideH, p.StrideW, p.PadH, p.PadW)
 	if g.oh < 1 || g.ow < 1 {
-		panic(fmt.Sprintf("nn: cpu: %s: a %d×%d window with %+v does not fit input %v", op, p.KH, p.KW, p, x.Shape))
+		panic(fmt.Sprintf("nn: cpu: %s: a %d×%d window with %+v does not fit input %v", op, p.KH, p.KW, p, x))
 	}
 	requireShape(op, yName, y, x.Shape[0], x.Shape[1], g.oh, g.ow)
 	return g

@@ -119,7 +119,7 @@ func (c *CPU) CrossEntropy(logits, labels, dlogits *Tensor, scale float32) float
 	n, k := rowsView(op, "logits", logits)
 	if labels.Len() != n {
 		panic(fmt.Sprintf("nn: cpu: %s: labels %v has %d elements for %d rows of logits %v",
-			op, labels.Shape, labels.Len(), n, logits.Shape))
+			op, labels, labels.Len(), n, logits))
 	}
 	xs, ls := data(op, "logits", logits), data(op, "labels", labels)
 	var ds []float32
