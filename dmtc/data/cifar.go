@@ -95,7 +95,8 @@ func decodeCIFAR100(data []byte) (*CIFAR100Records, error) {
 	if looksLikeHTML(head) {
 		return nil, htmlError(head)
 	}
-	// A record cannot start with the gzip magic: 0x8b is no fine label.
+	// A record cannot start with the gzip magic, because 0x8b (139) is not a
+	// valid fine label.
 	if bytes.HasPrefix(head, gzipMagic) {
 		return nil, fmt.Errorf("%w: the file is gzip-compressed, not a CIFAR-100 binary file; "+
 			"extract cifar-100-binary.tar.gz with tar -xzf and use train.bin or test.bin", ErrGzip)
@@ -197,7 +198,7 @@ var cifarSplitFiles = []struct{ split, file string }{
 // both in that order for SplitAll. Class names come from
 // fine_label_names.txt and coarse_label_names.txt when present, else from
 // the standard lists compiled in. A missing or invalid .bin file is reported
-// in the source's Report and the load goes on; it is an error only when no
+// in the source's Report and the load goes on. It is an error only when no
 // file loads. An invalid class-name file is always an error.
 func LoadCIFAR100Dir(dir, split string) (*CIFAR100Source, error) {
 	if split != SplitAll && split != SplitTrain && split != SplitTest {
@@ -281,7 +282,7 @@ func readClassNames(path string, fallback []string) ([]string, bool, error) {
 				"class name a line", path, i+1)
 		}
 		if first, dup := seen[name]; dup {
-			return nil, false, fmt.Errorf("data: %s: class %q on lines %d and %d", path, name,
+			return nil, false, fmt.Errorf("data: %s: duplicate class %q on lines %d and %d", path, name,
 				first+1, i+1)
 		}
 		seen[name] = i

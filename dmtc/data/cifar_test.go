@@ -180,7 +180,7 @@ func TestLoadCIFAR100DirClassNameFiles(t *testing.T) {
 	dup[50] = dup[3]
 	writeFile(t, dir, "fine_label_names.txt", []byte(strings.Join(dup, "\n")))
 	_, err = LoadCIFAR100Dir(dir, SplitTrain)
-	assert.ErrorContains(t, err, `class "finexxx" on lines 4 and 51`)
+	assert.ErrorContains(t, err, `duplicate class "finexxx" on lines 4 and 51`)
 
 	gap := append([]string(nil), fine...)
 	gap[7] = "  "

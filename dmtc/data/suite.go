@@ -29,8 +29,10 @@ var sourceKinds = []string{KindIDX, KindCIFAR100, KindFolder, KindVOC, KindNUSWI
 // build from them. Unknown fields are rejected.
 type SuiteSpec struct {
 	Name string `json:"name"`
-	// ImageSize, when set, is the size every image must have. When it is not
-	// set, all images of the suite must have the size of the first one.
+	// ImageSize, when set, is the size of every task image: images of another
+	// size are converted by PreprocessInto (channel conversion, resize
+	// keeping the aspect ratio, centre crop). When it is not set, all images
+	// of the suite must have the size of the first one.
 	ImageSize *ImageSize   `json:"image_size,omitempty"`
 	Sources   []SourceSpec `json:"sources"`
 	Tasks     []TaskSpec   `json:"tasks"`
@@ -45,7 +47,7 @@ type ImageSize struct {
 
 func (s ImageSize) String() string { return fmt.Sprintf("%d×%d×%d", s.C, s.H, s.W) }
 
-// SourceSpec names a source and says how to load it.
+// SourceSpec names a source and describes how to load it.
 type SourceSpec struct {
 	Name string `json:"name"`
 	Kind string `json:"kind"`
@@ -77,9 +79,9 @@ type NUSWIDEFiles struct {
 	// "C:/ImageData/".
 	TrimPrefix string `json:"trim_prefix,omitempty"`
 	// MultiLabel is the rule for an image with several of the concepts
-	// that the suite's tasks use from this source: "skip" (the default)
-	// skips it, "first" takes the first of them in task order (the classes
-	// of the first task that uses the source, then new classes of the next).
+	// that the suite's tasks use from this source. "skip" (the default)
+	// skips it. "first" takes the first of them in task order: the classes
+	// of the first task that uses the source, then new classes of the next.
 	// Concepts that no task uses are ignored.
 	MultiLabel string `json:"multi_label,omitempty"`
 }
@@ -124,7 +126,7 @@ func LoadSuite(name string, opt LoadOptions) (*Suite, error) {
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, os.ErrNotExist) && filepath.Ext(name) != ".json" {
 			return nil, fmt.Errorf("data: unknown suite %q: want one of %s or the path of a "+
 				"suite file (.json)", name, strings.Join(BuiltinSuites(), ", "))
 		}

@@ -11,9 +11,9 @@ import (
 // resolved against baseDir) and builds the tasks in spec order. Task images
 // keep source order, and task labels index the task's own class list.
 // Besides the checks of Validate, it fails when a task class is not a class
-// of its source, a task class has no images, or images differ in size from
-// spec.ImageSize (or, without it, from the first image of the suite). With
-// opt.Strict, any skipped file or image is an error too.
+// of its source or has no usable images. Without spec.ImageSize, it also
+// fails when an image differs in size from the first image of the suite.
+// With opt.Strict, any skipped file or image is an error too.
 func BuildSuite(spec *SuiteSpec, baseDir string, opt LoadOptions) (*Suite, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -160,23 +160,11 @@ func (b *suiteBuilder) buildTask(src Source, spec TaskSpec) (Task, []Skip, error
 	if err != nil {
 		return Task{}, nil, err
 	}
-	// First pass: pick images by label alone, so X is allocated once.
-	counts := make([]int, len(spec.Classes))
-	var picked []int
-	for i := range src.Len() {
-		k := taskLabel[src.Label(i)]
-		if k < 0 || (spec.PerClassCap > 0 && counts[k] >= spec.PerClassCap) {
-			continue
-		}
-		counts[k]++
-		picked = append(picked, i)
+	picked, err := pickImages(src, spec, taskLabel)
+	if err != nil {
+		return Task{}, nil, err
 	}
-	for k, n := range counts {
-		if n == 0 {
-			return Task{}, nil, fmt.Errorf("classes[%d]: class %q has no images in source %q",
-				k, spec.Classes[k], src.Name())
-		}
-	}
+
 	task := Task{Name: spec.Name, Classes: append([]string(nil), spec.Classes...)}
 	var skips []Skip
 	for _, i := range picked {
@@ -190,6 +178,10 @@ func (b *suiteBuilder) buildTask(src Source, spec TaskSpec) (Task, []Skip, error
 			skips = append(skips, skip)
 			continue
 		}
+		if len(img.Pix) != img.C*img.H*img.W {
+			return Task{}, nil, fmt.Errorf("image %s: %d samples for %d×%d×%d (C×H×W)",
+				imagePath(src, i), len(img.Pix), img.C, img.H, img.W)
+		}
 		exact, err := b.checkSize(img, src, i)
 		if err != nil {
 			return Task{}, nil, err
@@ -199,7 +191,7 @@ func (b *suiteBuilder) buildTask(src Source, spec TaskSpec) (Task, []Skip, error
 			task.X = make([]float32, 0, len(picked)*task.C*task.H*task.W)
 		}
 		start := len(task.X)
-		task.X = append(task.X, make([]float32, task.C*task.H*task.W)...)
+		task.X = task.X[:start+task.C*task.H*task.W] // within the capacity of len(picked) images
 		dst := task.X[start:]
 		if exact {
 			for j, p := range img.Pix {
@@ -213,7 +205,7 @@ func (b *suiteBuilder) buildTask(src Source, spec TaskSpec) (Task, []Skip, error
 	}
 	// Skipped images can leave a class empty, and a task needs at least one
 	// image a cluster.
-	clear(counts)
+	counts := make([]int, len(spec.Classes))
 	for _, k := range task.Labels {
 		counts[k]++
 	}
@@ -225,6 +217,28 @@ func (b *suiteBuilder) buildTask(src Source, spec TaskSpec) (Task, []Skip, error
 		}
 	}
 	return task, skips, nil
+}
+
+// pickImages selects the images of a task by label alone, before any image
+// is decoded, so that X can be allocated once.
+func pickImages(src Source, spec TaskSpec, taskLabel []int) ([]int, error) {
+	counts := make([]int, len(spec.Classes))
+	var picked []int
+	for i := range src.Len() {
+		k := taskLabel[src.Label(i)]
+		if k < 0 || (spec.PerClassCap > 0 && counts[k] >= spec.PerClassCap) {
+			continue
+		}
+		counts[k]++
+		picked = append(picked, i)
+	}
+	for k, n := range counts {
+		if n == 0 {
+			return nil, fmt.Errorf("classes[%d]: class %q has no images in source %q",
+				k, spec.Classes[k], src.Name())
+		}
+	}
+	return picked, nil
 }
 
 // mapClasses returns, for each source label, its index in classes or -1.

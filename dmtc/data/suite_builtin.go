@@ -25,9 +25,9 @@ func BuiltinSuites() []string {
 //     task is the same kind of item: 0 an upper-body garment (T-shirt/top,
 //     Pullover, Coat), 1 another garment or a bag (Trouser, Dress, Bag), 2
 //     footwear (Sandal, Sneaker, Ankle boot). With no dataDir it reads the
-//     embedded test set (3,000 images a task); with one it reads the IDX
-//     training and test files there (21,000 images a task with the full
-//     70,000-image set, e.g. /usr/share/datasets/fashion-mnist).
+//     embedded test set, 3,000 images a task. With one it reads the IDX
+//     training and test files there, such as the full 70,000-image set in
+//     /usr/share/datasets/fashion-mnist (21,000 images a task).
 //   - mnist: digits {0, 1, 2}, {3, 4, 5} and {6, 7, 8} (9 is not used) from
 //     the MNIST IDX training and test files in dataDir, which is required.
 //   - cifar100-dmtc: three tasks of five CIFAR-100 fine classes, 400 training

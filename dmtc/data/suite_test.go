@@ -283,6 +283,9 @@ func TestLoadSuiteNameErrors(t *testing.T) {
 	_, err := LoadSuite("fashion4", LoadOptions{})
 	assert.ErrorContains(t, err, `unknown suite "fashion4": want one of fashion3, mnist, cifar100-dmtc`)
 
+	_, err = LoadSuite("/nonexistent/suite.json", LoadOptions{})
+	assert.ErrorContains(t, err, "suite file: open /nonexistent/suite.json: no such file")
+
 	_, err = LoadSuite(SuiteMNIST, LoadOptions{})
 	assert.ErrorContains(t, err, "suite mnist needs a data dir")
 
