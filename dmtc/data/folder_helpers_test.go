@@ -152,21 +152,21 @@ func buildCMYKJPEG(stored [][4]uint8) []byte {
 	return out.Bytes()
 }
 
-func pngOf(t *testing.T, m image.Image) []byte {
+func pngOf(t testing.TB, m image.Image) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	require.NoError(t, png.Encode(&b, m))
 	return b.Bytes()
 }
 
-func jpegOf(t *testing.T, m image.Image) []byte {
+func jpegOf(t testing.TB, m image.Image) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	require.NoError(t, jpeg.Encode(&b, m, &jpeg.Options{Quality: 100}))
 	return b.Bytes()
 }
 
-func gifOf(t *testing.T, m *image.Paletted) []byte {
+func gifOf(t testing.TB, m *image.Paletted) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	require.NoError(t, gif.Encode(&b, m, nil))

@@ -294,8 +294,13 @@ func parseVOCAnnotation(raw []byte) (parsedVOC, error) {
 			}
 			coord[j] = v
 		}
-		// A reversed box has no area rather than a negative one.
-		obj.Area = max(coord[2]-coord[0], 0) * max(coord[3]-coord[1], 0)
+		// A reversed box has no area rather than a negative one. The width
+		// of finite coordinates can overflow to +Inf, and +Inf·0 would be
+		// NaN, so an empty side short-circuits to area 0.
+		width, height := max(coord[2]-coord[0], 0), max(coord[3]-coord[1], 0)
+		if width > 0 && height > 0 {
+			obj.Area = width * height
+		}
 		out.Objects = append(out.Objects, obj)
 	}
 	return out, nil

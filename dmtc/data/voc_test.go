@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,11 +46,14 @@ func TestParseVOCAnnotationFields(t *testing.T) {
 			`</object>`,
 		vocObjectXMLText("person", "1", vocBox("0", "0", "100", "100")),
 		vocObjectXMLText("cat", "", vocBox("5", "5", "3", "9")), // reversed x: no area
+		// The width overflows to +Inf and the height is 0.
+		vocObjectXMLText("cow", "0", vocBox("-1e308", "7", "1e308", "7")),
+		vocObjectXMLText("sheep", "0", vocBox("-1e308", "0", "1e308", "1")),
 	)
 	a, err := parseVOCAnnotation([]byte(raw))
 	require.NoError(t, err)
 	assert.Equal(t, "000001.jpg", a.Filename)
-	require.Len(t, a.Objects, 3)
+	require.Len(t, a.Objects, 5)
 
 	assert.Equal(t, "dog", a.Objects[0].Name, "the <part> name must not replace the object name")
 	assert.False(t, a.Objects[0].Difficult)
@@ -60,6 +64,9 @@ func TestParseVOCAnnotationFields(t *testing.T) {
 
 	assert.False(t, a.Objects[2].Difficult, "missing <difficult> means not difficult")
 	assert.Zero(t, a.Objects[2].Area, "reversed box")
+
+	assert.Zero(t, a.Objects[3].Area, "infinite width, zero height")
+	assert.True(t, math.IsInf(a.Objects[4].Area, 1), "infinite width, height 1: got %v", a.Objects[4].Area)
 }
 
 func TestParseVOCAnnotationInvalid(t *testing.T) {
