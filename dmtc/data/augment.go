@@ -13,14 +13,14 @@ import (
 // AugmentOptions sets the random transforms that AugmentImage applies to
 // make a training view. A zero field turns its transform off.
 type AugmentOptions struct {
-	// MaxShift is the largest translation in pixels along each axis; the
+	// MaxShift is the maximum translation in pixels along each axis. The
 	// shift is uniform in [−MaxShift, MaxShift]. Pixels shifted in are 0,
 	// as with zero padding followed by a random crop back to H×W.
 	MaxShift int
 	// Flip mirrors the image left to right with probability 1/2.
 	Flip bool
-	// MaxRotateDeg is the largest rotation about the image centre, in
-	// degrees; the angle is uniform in [−MaxRotateDeg, MaxRotateDeg].
+	// MaxRotateDeg is the maximum rotation about the image centre, in
+	// degrees. The angle is uniform in [−MaxRotateDeg, MaxRotateDeg].
 	// Samples are bilinear and points outside the image read as 0.
 	MaxRotateDeg float64
 	// Brightness, Contrast and Saturation are jitter strengths: each factor
@@ -58,7 +58,7 @@ type augmentParams struct {
 	dy, dx                           int
 	flip                             bool
 	angle                            float64 // radians
-	brightness, contrast, saturation float64 // factors; 1 leaves the image unchanged
+	brightness, contrast, saturation float64 // factors, where 1 leaves the image unchanged
 }
 
 // drawAugment draws the transform parameters from rng, in a fixed order and
@@ -266,7 +266,7 @@ func mix64(z uint64) uint64 {
 // order, one ViewBatch per entry of batches. Within batch b, images are
 // processed in order, view A before view B, all with BatchRand(seed, b), so
 // the output does not depend on workers (runtime.GOMAXPROCS(0) when < 1).
-// At most 2·workers batches are computed ahead of the consumer.
+// At most 2·workers + 1 batches are computed or held ahead of the consumer.
 //
 // The channel is closed after the last batch, or after ctx is cancelled and
 // every goroutine has stopped. A consumer that stops reading early must

@@ -160,7 +160,7 @@ func listImageFiles(dir string) ([]string, []Skip, error) {
 	var files []string
 	var skips []Skip
 	// The trailing separator makes WalkDir's Lstat follow a class folder
-	// that is a symbolic link; links below it are not followed.
+	// that is a symbolic link. Links below it are not followed.
 	walkRoot := dir + string(filepath.Separator)
 	err := filepath.WalkDir(walkRoot, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

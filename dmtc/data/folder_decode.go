@@ -20,19 +20,19 @@ const (
 	ReasonUnsupported = "unsupported" // no registered decoder recognises the content
 )
 
-// DefaultMaxPixels is the largest image, in pixels, that the readers decode
-// when their options leave MaxPixels at zero. The decoders allocate the whole
-// image from the header's dimensions, so the limit keeps a corrupt or hostile
-// header from allocating gigabytes. 1<<26 pixels is 8192×8192.
+// DefaultMaxPixels is the maximum image size, in pixels, that the readers
+// decode when their options leave MaxPixels at zero. The decoders allocate
+// the whole image from the header's dimensions, so the limit keeps a corrupt
+// or hostile header from allocating gigabytes. 1<<26 pixels is 8192×8192.
 const DefaultMaxPixels = 1 << 26
 
 // errUnsupported marks a file whose format no registered decoder recognises.
-var errUnsupported = errors.New("unsupported image format (want JPEG, PNG or GIF)")
+var errUnsupported = errors.New("data: unsupported image format (want JPEG, PNG or GIF)")
 
-// DecodeImage decodes an encoded JPEG, PNG or GIF file and
-// converts it with ConvertImage. It reads the header first and rejects
-// images of more than maxPixels pixels (DefaultMaxPixels when maxPixels ≤ 0)
-// before the decoder allocates them.
+// DecodeImage decodes an encoded JPEG, PNG or GIF file and converts it with
+// ConvertImage. It reads the header first and rejects images of more than
+// maxPixels pixels (DefaultMaxPixels when maxPixels ≤ 0) before the decoder
+// allocates them.
 func DecodeImage(encoded []byte, maxPixels int) (Image, error) {
 	if len(encoded) == 0 {
 		return Image{}, errors.New("data: zero-byte image file")
@@ -224,8 +224,8 @@ func ConvertImage(m image.Image) (Image, error) {
 }
 
 // convertPaletted converts each palette entry once and then maps the
-// indices. An index past the end of the palette is an error, because the
-// colour it stands for is unknown.
+// indices. An index past the end of the palette is an error, because its
+// colour is undefined.
 func convertPaletted(src *image.Paletted) (Image, error) {
 	b := src.Bounds()
 	h, w := b.Dy(), b.Dx()
@@ -279,7 +279,7 @@ func straightRGB(c color.Color) (r, g, b uint8) {
 }
 
 // unpremultiply8 divides a premultiplied 8-bit sample by alpha a (0..255),
-// rounding to nearest; a = 0 gives 0.
+// rounding to nearest. Alpha 0 gives 0.
 func unpremultiply8(v uint8, a uint32) uint8 {
 	switch a {
 	case 0:

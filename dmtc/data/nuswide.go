@@ -83,7 +83,7 @@ type NUSWIDESource struct {
 
 // LoadNUSWIDE reads the image list, label matrix and concept list, labels
 // each image and checks its file. The label matrix must have one row per
-// list line and one column per concept in every row; a mismatch, a value
+// list line and one column per concept in every row. A mismatch, a value
 // other than 0 or 1, or an unreadable list is an error, because the rows
 // could no longer be matched to images. Missing, unreadable, unlabelled and
 // ambiguous images are skipped and listed in Report.
@@ -238,7 +238,7 @@ func parseNUSWIDEList(raw []byte, trimPrefix string) ([]string, error) {
 		p := strings.ReplaceAll(strings.TrimSpace(l), `\`, "/")
 		p = strings.TrimPrefix(p, trimPrefix)
 		if p == "" {
-			return nil, fmt.Errorf("line %d is empty; remove it or list the image it stands for", i+1)
+			return nil, fmt.Errorf("line %d is empty; remove it or put the missing image path there", i+1)
 		}
 		if len(p) >= 2 && p[1] == ':' && isASCIILetter(p[0]) {
 			return nil, fmt.Errorf("line %d: %q is a Windows drive path; set TrimPrefix to the part "+

@@ -38,14 +38,14 @@ func Preprocess(img Image, c, h, w int, opt PreprocessOptions) ([]float32, error
 // PreprocessInto converts img to a c×h×w network input in dst, which must
 // have length c·h·w. The steps are:
 //
-//  1. channels: luma for a one-channel network or opt.Grey, replication of
-//     a grey image for a three-channel one;
-//  2. resize keeping the aspect ratio so that the image just covers h×w (the
-//     side that is short relative to the target matches it), by area
+//  1. Channels: luma for a one-channel network or opt.Grey, and
+//     replication of a grey image for a three-channel one.
+//  2. Resize keeping the aspect ratio so that the image just covers h×w
+//     (the side that is short relative to the target matches it), by area
 //     averaging along an axis that shrinks and bilinear interpolation
-//     (pixel centres aligned, edges clamped) along one that grows;
-//  3. centre crop to h×w (an odd excess leaves the extra pixel at the end);
-//  4. scaling of 8-bit samples to [0, 1], then opt.Mean and opt.Std.
+//     (pixel centres aligned, edges clamped) along one that grows.
+//  3. Centre crop to h×w. An odd excess leaves the extra pixel at the end.
+//  4. Scaling of 8-bit samples to [0, 1], then opt.Mean and opt.Std.
 //
 // Resizing is done in float, so no rounding to 8 bits happens in between.
 func PreprocessInto(dst []float32, img Image, c, h, w int, opt PreprocessOptions) error {
@@ -57,8 +57,8 @@ func PreprocessInto(dst []float32, img Image, c, h, w int, opt PreprocessOptions
 	}
 
 	planes := sourcePlanes(img, c == 1 || opt.Grey)
-	// Scale so the image covers h×w; max(h, ·) guards against a rounded
-	// size one pixel short of the target.
+	// Scale so the image covers h×w. The max guards against a rounded size
+	// one pixel short of the target.
 	scale := math.Max(float64(h)/float64(img.H), float64(w)/float64(img.W))
 	rh := max(h, int(math.Round(float64(img.H)*scale)))
 	rw := max(w, int(math.Round(float64(img.W)*scale)))
@@ -71,7 +71,7 @@ func PreprocessInto(dst []float32, img Image, c, h, w int, opt PreprocessOptions
 		if ch < len(planes) {
 			resamplePlane(out, tmp, planes[ch], img.H, img.W, rows, cols)
 		}
-		// With one source plane and c = 3, out still holds its result.
+		// With one source plane and c = 3, out still contains its result.
 		mean, std := float32(0), float32(1)
 		if opt.Mean != nil {
 			mean = opt.Mean[ch]

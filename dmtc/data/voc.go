@@ -57,8 +57,8 @@ type VOCOptions struct {
 // Annotations/<id>.xml) with one label per image.
 //
 // The label of an image is the class of its largest non-difficult object
-// among the listed classes, by bounding-box area (xmax − xmin)·(ymax − ymin);
-// on a tie the object that comes first in the file wins. An image whose
+// among the listed classes, by bounding-box area (xmax − xmin)·(ymax − ymin).
+// On a tie the object that comes first in the file wins. An image whose
 // listed-class objects are all marked difficult is skipped with
 // ReasonOnlyDifficult, because VOC itself leaves difficult objects out of
 // evaluation and they are often too small or occluded to name the image.
@@ -75,8 +75,8 @@ type VOCSource struct {
 // LoadVOC indexes the VOC collection at root (the folder that contains
 // JPEGImages and Annotations, such as VOCdevkit/VOC2007), parses every
 // annotation and checks every image. Images that cannot be used are
-// skipped and listed in Report; it fails only when root or the image set
-// cannot be read or no image is usable.
+// skipped and listed in Report. LoadVOC fails only when root or the image
+// set cannot be read or no image is usable.
 func LoadVOC(root string, opt VOCOptions) (*VOCSource, error) {
 	name := opt.Name
 	if name == "" {
@@ -259,7 +259,7 @@ type parsedVOC struct {
 }
 
 // parseVOCAnnotation parses a VOC annotation. Coordinates may be
-// fractional ("12.5"); a missing <difficult> means not difficult, and
+// fractional ("12.5"), a missing <difficult> means not difficult, and
 // <pose> and <truncated> are not read. Non-numeric or non-finite
 // coordinates, an unparseable <difficult> and an object without <bndbox>
 // are errors.
