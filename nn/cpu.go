@@ -27,8 +27,8 @@ type CPU struct {
 	shared []float32
 }
 
-// NewCPU returns a CPU backend that runs on up to threads goroutines;
-// threads <= 0 means runtime.GOMAXPROCS(0).
+// NewCPU returns a CPU backend that runs on up to threads goroutines. With
+// threads <= 0 it uses runtime.GOMAXPROCS(0).
 func NewCPU(threads int) *CPU {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
@@ -71,14 +71,6 @@ func data(op, name string, t *Tensor) []float32 {
 			op, name, t, n, len(buf.data)))
 	}
 	return buf.data[:n:n]
-}
-
-// optData is data for an optional tensor: it returns nil when t is nil.
-func optData(op, name string, t *Tensor) []float32 {
-	if t == nil {
-		return nil
-	}
-	return data(op, name, t)
 }
 
 // requireShape panics unless t has exactly the given shape.
@@ -235,8 +227,8 @@ func (c *CPU) Activate(f Activation, x, y *Tensor) {
 	})
 }
 
-// ActivateBackward accumulates dx += f'(x)·dy. ReLU and Softplus read x;
-// Sigmoid and Tanh read y.
+// ActivateBackward accumulates dx += f'(x)·dy. ReLU and Softplus read x,
+// while Sigmoid and Tanh read y.
 func (c *CPU) ActivateBackward(f Activation, x, y, dy, dx *Tensor) {
 	if dx == nil {
 		return

@@ -32,7 +32,7 @@ func requireChannel(op, name string, t *Tensor) {
 
 // BatchNorm normalises x per channel. Statistics are summed in float64, one
 // channel per work item. In training, a nil saveMean, saveInvStd, runMean or
-// runVar is skipped; in evaluation runMean and runVar are required.
+// runVar is skipped. In evaluation runMean and runVar are required.
 func (c *CPU) BatchNorm(x, gamma, beta, runMean, runVar, saveMean, saveInvStd, y *Tensor, p BatchNormParams) {
 	const op = "BatchNorm"
 	n, ch, s := bnView(op, x)
@@ -88,8 +88,8 @@ func (c *CPU) BatchNorm(x, gamma, beta, runMean, runVar, saveMean, saveInvStd, y
 				rm[k] = float32((1-momentum)*float64(rm[k]) + momentum*mean)
 			}
 			if rv != nil {
-				// The running variance is unbiased; a single value per
-				// channel has variance 0 either way.
+				// The running variance is unbiased. With a single value
+				// per channel the variance is 0 either way.
 				unbiased := sq / float64(max(count-1, 1))
 				rv[k] = float32((1-momentum)*float64(rv[k]) + momentum*unbiased)
 			}

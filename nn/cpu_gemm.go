@@ -10,7 +10,7 @@ import (
 // GEMM tile sizes. C is cut into gemmTileM×gemmTileN tiles, each computed by
 // one goroutine as a sequence of Sgemm calls over gemmTileK-deep slices of
 // the inner dimension. gonum v0.17.0's Sgemm spawns its own goroutines when a
-// call covers 4 or more of its 64×64 blocks; 64×192 is 3 blocks, so each call
+// call covers 4 or more of its 64×64 blocks. 64×192 is 3 blocks, so each call
 // stays serial and the thread count is ours alone. The tiling is fixed, so
 // every element of C is summed in the same order for any thread count.
 const (
@@ -149,12 +149,14 @@ func (c *CPU) AddBias(y, bias *Tensor) {
 	const op = "AddBias"
 	ys, bs := data(op, "y", y), data(op, "bias", bias)
 	n, f, s := biasView(op, y, bias)
-	c.parallelFor(n, func(_, i int) {
-		row := ys[i*f*s : (i+1)*f*s]
-		for j, b := range bs {
-			seg := row[j*s : (j+1)*s]
-			for k := range seg {
-				seg[k] += b
+	c.parallelRange(n, max(1, elementGrain/max(1, f*s)), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := ys[i*f*s : (i+1)*f*s]
+			for j, b := range bs {
+				seg := row[j*s : (j+1)*s]
+				for k := range seg {
+					seg[k] += b
+				}
 			}
 		}
 	})

@@ -145,7 +145,7 @@ func (c *CPU) ThresholdGraph(s, g *Tensor, tau float32) {
 }
 
 // TopK writes the column indices of each row's k largest values, largest
-// first, ties to the lowest index, NaN ranked below every number; slots
+// first, ties to the lowest index, NaN ranked below every number. Slots
 // beyond the number of candidates are −1. Each row keeps a sorted list of
 // its best k candidates, so the cost is O(M·k) per row in the worst case.
 func (c *CPU) TopK(s, idx *Tensor, k int, excludeDiagonal bool) {

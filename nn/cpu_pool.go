@@ -66,7 +66,7 @@ func (g *poolGeom) planeGrain() int {
 	return max(1, elementGrain/max(g.h*g.w, 1))
 }
 
-// MaxPool2D computes y as the window maxima of x; padded cells are −∞.
+// MaxPool2D computes y as the window maxima of x, padded cells being −∞.
 func (c *CPU) MaxPool2D(x, y *Tensor, p PoolParams) {
 	const op = "MaxPool2D"
 	g := newPoolGeom(op, "x", x, "y", y, p)

@@ -113,7 +113,7 @@ func (c *CPU) LogSoftmaxBackward(y, dy, dx *Tensor) {
 
 // CrossEntropy returns the mean over labelled rows of lse(logits) − logit at
 // the label and accumulates scale·(softmax − onehot)/count into dlogits. A
-// label must be −1 or an integer in [0, K); anything else panics.
+// label must be −1 or an integer in [0, K), and anything else panics.
 func (c *CPU) CrossEntropy(logits, labels, dlogits *Tensor, scale float32) float32 {
 	const op = "CrossEntropy"
 	n, k := rowsView(op, "logits", logits)
@@ -168,7 +168,7 @@ func (c *CPU) CrossEntropy(logits, labels, dlogits *Tensor, scale float32) float
 	return float32(total / float64(count))
 }
 
-// bceClamp is the lower clamp of BinaryCrossEntropy's p; the upper clamp is
+// bceClamp is the lower clamp of BinaryCrossEntropy's p, and the upper clamp is
 // 1 − bceClamp rounded to float32.
 const bceClamp float32 = 1e-7
 

@@ -147,7 +147,7 @@ func TestCPUConvScratchReused(t *testing.T) {
 	}
 	runtime.ReadMemStats(&after)
 	perStep := float64(after.TotalAlloc-before.TotalAlloc) / runs
-	// One im2col buffer here is 72·144·4 = 41 KiB; the bound is far below.
+	// One im2col buffer here is 72·144·4 = 41 KiB, far above the bound.
 	assert.Less(t, perStep, 2048.0, "bytes allocated per conv forward+backward after warm-up")
 }
 

@@ -10,12 +10,12 @@ import (
 // Gradient checks. For each op with a backward pass, the loss is a random
 // linear functional L = Σ r·f(inputs) of the op's float64 reference forward
 // f (or the scaled loss itself for the fused losses). Central differences of
-// L in float64 with step 1e−6·max(1, |v|) are accurate to about 1e−9; the
+// L in float64 with step 1e−6·max(1, |v|) are accurate to about 1e−9. The
 // backend's float32 analytic gradient, computed with dy = r into gradient
 // outputs that start at gradInit, must agree within the op's tolerance.
 
-// gradTol: float32 gradients of O(1) sums carry relative error about 1e−6;
-// the bound leaves room for a GPU's different summation order.
+// gradTol: float32 gradients of O(1) sums carry relative error about 1e−6,
+// and the bound leaves room for a GPU's different summation order.
 var gradTol = tol{abs: 1e-4, rel: 1e-3}
 
 // RunGradients runs the finite-difference gradient checks on b.
@@ -56,8 +56,8 @@ func (h *harness) checkGrad(what string, e *env, g *nn.Tensor, fd []float64, tl 
 }
 
 func gradGemm(h *harness) {
-	// A linear layer: C (m,n) = A (m,k)·Bᵀ with B (n,k); dA = dC·B and
-	// dB = dCᵀ·A, accumulated with beta = 1.
+	// A linear layer: C (m,n) = A (m,k)·Bᵀ with B (n,k). Its gradients
+	// dA = dC·B and dB = dCᵀ·A are accumulated with beta = 1.
 	const m, n, k = 5, 7, 33
 	a0, b0, r := h.uniform(m*k, -1, 1), h.uniform(n*k, -1, 1), h.uniform(m*n, -1, 1)
 	e := h.env(h.b)

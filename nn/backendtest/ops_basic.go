@@ -102,7 +102,7 @@ func gemmTol(k int) tol { return tol{abs: 1e-6 + 2e-7*float64(k), rel: 1e-5} }
 
 func testGemm(h *harness) {
 	// Sizes on both sides of 32 and 64 (GPU tiles) and of the CPU's
-	// 64×192×256 tiling; k = 0 leaves beta·C.
+	// 64×192×256 tiling. With k = 0 the result is beta·C.
 	sizes := [][3]int{{1, 1, 1}, {2, 3, 5}, {5, 1, 7}, {31, 33, 32}, {33, 31, 1}, {64, 192, 256},
 		{65, 193, 257}, {1, 257, 255}, {255, 2, 33}, {3, 4, 0}}
 	scalars := [][2]float32{{1, 0}, {-0.5, 0.75}, {0, 0}}
@@ -188,7 +188,7 @@ func testBias(h *harness) {
 	}
 }
 
-// activationTol per function: ReLU is exact; the others allow a few units in
+// activationTol per function: ReLU is exact, and the others allow a few units in
 // the last place of a float32 exp or tanh (GPU intrinsics are within 2–4
 // ulp), plus an absolute floor for values near 0.
 var activationTol = map[nn.Activation]tol{

@@ -87,7 +87,7 @@ func testConv(h *harness) {
 	}, "Conv2D with y (1,3,3,3) for a (1,3,2,2) output must panic")
 }
 
-// bnTol: normalised outputs are O(1). The CPU sums in float64; a float32
+// bnTol: normalised outputs are O(1). The CPU sums in float64, and a float32
 // two-pass or Welford reduction over up to 600 values stays well inside.
 var bnTol = tol{abs: 2e-5, rel: 1e-5}
 

@@ -111,7 +111,7 @@ func testThreshold(h *harness) {
 func testTopK(h *harness) {
 	for _, rc := range [][2]int{{1, 1}, {4, 4}, {5, 7}, {33, 31}, {257, 3}, {3, 257}} {
 		n, m := rc[0], rc[1]
-		// Eight levels make ties common; one NaN ranks below every number.
+		// Eight levels make ties common, and one NaN ranks below every number.
 		s0 := h.uniform(n*m, 0, 8)
 		for i := range s0 {
 			s0[i] = float32(math.Floor(float64(s0[i])))

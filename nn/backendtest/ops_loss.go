@@ -137,8 +137,8 @@ func testCrossEntropy(h *harness) {
 		h.checkOutputs(what, got, ref, map[string][]float64{"dlogits": plusInit(dx)}, lossGradTol)
 	}
 
-	// Hand-computed: row 0 is ln 2 with gradient (−½, ½); row 1 is unlabelled
-	// and gets no gradient; huge logits stay finite.
+	// Hand-computed: row 0 is ln 2 with gradient (−½, ½), row 1 is unlabelled
+	// and gets no gradient, and huge logits stay finite.
 	e := h.env(h.b)
 	dx := e.grad(2, 2)
 	loss := h.b.CrossEntropy(e.in([]float32{0, 0, 1, 2}, 2, 2), e.in([]float32{0, -1}, 2), dx, 1)
@@ -227,7 +227,7 @@ func testJSD(h *harness) {
 			lossGradTol)
 	}
 
-	// Hand-computed: D = 0 gives 2·ln 2; scores of ±1e10 stay finite.
+	// Hand-computed: D = 0 gives 2·ln 2, and scores of ±1e10 stay finite.
 	e := h.env(h.b)
 	loss := h.b.JSDMutualInfo(e.in([]float32{0}, 1), e.in([]float32{0}, 1), nil, nil, 1)
 	h.checkScalar("JSDMutualInfo at 0", loss, 2*math.Ln2, lossTol)

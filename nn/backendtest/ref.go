@@ -20,7 +20,7 @@ func f64(v []float32) []float64 {
 }
 
 // refGemm returns alpha·op(A)·op(B) + beta·C, with C not read when beta = 0.
-// a is stored (m, k) or, transposed, (k, m); b is (k, n) or (n, k).
+// a is stored (m, k), or (k, m) when transposed, and b (k, n) or (n, k).
 func refGemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) []float64 {
 	out := make([]float64, m*n)
 	for i := 0; i < m; i++ {

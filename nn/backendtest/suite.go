@@ -67,15 +67,15 @@ func RunOps(t *testing.T, b nn.Backend) {
 	}
 }
 
-// seed is the suite's RNG seed; every subtest starts from it.
+// seed is the suite's RNG seed. Every subtest starts from it.
 const seed = 20261204
 
 // guardLen is the number of NaN elements after every tensor. It is odd so
 // that a vectorised overrun of any width reaches it.
 const guardLen = 17
 
-// gradInit is the value gradient outputs hold before a backward op runs;
-// the op must add to it. A power of two keeps the sum exact for |g| ≥ 1/4.
+// gradInit is the value gradient outputs contain before a backward op runs,
+// and the op must add to it. A power of two keeps the sum exact for |g| ≥ 1/4.
 const gradInit = 0.25
 
 // harness runs one subtest against the backend under test and the CPU
@@ -278,16 +278,6 @@ func (h *harness) checkOutputs(what string, got, ref []named, want map[string][]
 		}
 		h.checkClose(what+" "+g.name+" vs CPU reference", g.vals, f64(ref[i].vals), tl)
 	}
-}
-
-// gradOffsets converts accumulated gradient values into the op's own
-// contribution, removing gradInit.
-func gradOffsets(v []float32) []float64 {
-	g := f64(v)
-	for i := range g {
-		g[i] -= gradInit
-	}
-	return g
 }
 
 // finiteDiff returns the central difference of loss with respect to every
