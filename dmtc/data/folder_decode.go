@@ -10,6 +10,10 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"os"
+
+	_ "golang.org/x/image/bmp" // registers BMP, TIFF and WebP with image.Decode
+	_ "golang.org/x/image/tiff"
+	_ "golang.org/x/image/webp"
 )
 
 // Skip reasons shared by all readers. Skip.Err carries the detail, such as
@@ -27,12 +31,12 @@ const (
 const DefaultMaxPixels = 1 << 26
 
 // errUnsupported marks a file whose format no registered decoder recognises.
-var errUnsupported = errors.New("data: unsupported image format (want JPEG, PNG or GIF)")
+var errUnsupported = errors.New("data: unsupported image format (want JPEG, PNG, GIF, BMP, TIFF or WebP)")
 
-// DecodeImage decodes an encoded JPEG, PNG or GIF file and converts it with
-// ConvertImage. It reads the header first and rejects images of more than
-// maxPixels pixels (DefaultMaxPixels when maxPixels ≤ 0) before the decoder
-// allocates them.
+// DecodeImage decodes an encoded JPEG, PNG, GIF, BMP, TIFF or WebP file and
+// converts it with ConvertImage. It reads the header first and rejects
+// images of more than maxPixels pixels (DefaultMaxPixels when maxPixels ≤ 0)
+// before the decoder allocates them.
 func DecodeImage(encoded []byte, maxPixels int) (Image, error) {
 	if len(encoded) == 0 {
 		return Image{}, errors.New("data: zero-byte image file")

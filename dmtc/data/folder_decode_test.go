@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
 )
 
 // rgbAt returns the (R, G, B) or (Y) samples of pixel (y, x) of img.
@@ -320,4 +322,52 @@ func TestDecodeImageBadInput(t *testing.T) {
 // fixIHDRCRC recomputes the CRC of the IHDR chunk after a test edits it.
 func fixIHDRCRC(p []byte) {
 	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
+}
+
+func TestDecodeImageBMPAndTIFF(t *testing.T) {
+	const exact = 0
+	encodeBMP := func(m image.Image) []byte {
+		var b bytes.Buffer
+		require.NoError(t, bmp.Encode(&b, m))
+		return b.Bytes()
+	}
+	encodeTIFF := func(m image.Image) []byte {
+		var b bytes.Buffer
+		require.NoError(t, tiff.Encode(&b, m, nil))
+		return b.Bytes()
+	}
+	grey := image.NewGray(image.Rect(0, 0, 3, 1))
+	copy(grey.Pix, []uint8{0, 128, 255})
+	g16 := image.NewGray16(image.Rect(0, 0, 1, 1))
+	g16.SetGray16(0, 0, color.Gray16{Y: 834})
+
+	cases := []struct {
+		name    string
+		encoded []byte
+		want    [][][]uint8
+	}{
+		{"BMP RGB", encodeBMP(uniformRGBA(3, 2, color.RGBA{10, 20, 30, 255})), uniformPixels(2, 3, 10, 20, 30)},
+		// The BMP encoder writes grey as an 8-bit paletted file.
+		{"BMP grey", encodeBMP(grey), [][][]uint8{{{0, 0, 0}, {128, 128, 128}, {255, 255, 255}}}},
+		{"TIFF grey 16-bit", encodeTIFF(g16), [][][]uint8{{{3}}}},
+		// Unassociated alpha: the colour is stored as is.
+		{"TIFF NRGBA64 alpha 1", encodeTIFF(fillImage(image.NewNRGBA64(image.Rect(0, 0, 1, 1)),
+			color.NRGBA64{0x1234, 0xabcd, 0x00ff, 1})), [][][]uint8{{{0x12, 0xab, 0x00}}}},
+		// Associated alpha: (10, 20, 0) at alpha 128 divides to (20, 40, 0).
+		{"TIFF RGBA premultiplied", encodeTIFF(fillImage(image.NewRGBA(image.Rect(0, 0, 1, 1)),
+			color.RGBA{10, 20, 0, 128})), [][][]uint8{{{20, 40, 0}}}},
+	}
+	for _, tc := range cases {
+		img, err := DecodeImage(tc.encoded, 0)
+		require.NoError(t, err, tc.name)
+		requireImageNear(t, tc.name, img, tc.want, exact)
+	}
+
+	// The TIFF cases reach the intended ConvertImage branches.
+	m, _, err := image.Decode(bytes.NewReader(cases[3].encoded))
+	require.NoError(t, err)
+	assert.IsType(t, &image.NRGBA64{}, m, cases[3].name)
+	m, _, err = image.Decode(bytes.NewReader(cases[4].encoded))
+	require.NoError(t, err)
+	assert.IsType(t, &image.RGBA{}, m, cases[4].name)
 }

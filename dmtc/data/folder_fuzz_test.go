@@ -1,9 +1,13 @@
 package data
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"testing"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
 )
 
 // fuzzMaxPixels keeps fuzzed headers from allocating large images.
@@ -35,6 +39,15 @@ func FuzzFolderImage(f *testing.F) {
 		jpegOf(f, grey),
 		gifOf(f, pal),
 	}
+	var bmpFile, tiffFile bytes.Buffer
+	if err := bmp.Encode(&bmpFile, pal); err != nil {
+		f.Fatal(err)
+	}
+	if err := tiff.Encode(&tiffFile, fillImage(image.NewRGBA(image.Rect(0, 0, 2, 3)),
+		color.RGBA{10, 20, 0, 128}), nil); err != nil {
+		f.Fatal(err)
+	}
+	seeds = append(seeds, bmpFile.Bytes(), tiffFile.Bytes())
 	for _, s := range seeds {
 		f.Add(s)
 	}
