@@ -37,10 +37,22 @@ constexpr unsigned char kPoisonByte = 0xFF;
 
 enum class State { Ready, AtWarp, AtBlock, Done };
 
+// A saved execution context. On x86-64 a switch saves the callee-saved
+// registers on the old stack and swaps stack pointers (dmtc_emu_switch
+// below), tens of nanoseconds; elsewhere it falls back to ucontext, whose
+// swapcontext also makes a signal-mask system call on every switch.
+struct Context {
+#if defined(__x86_64__)
+    void* sp = nullptr;
+#else
+    ucontext_t uc{};
+#endif
+};
+
 struct Fiber {
     Thread thread;
     State state;
-    ucontext_t context;
+    Context context;
     char* stack;
 };
 
@@ -59,7 +71,7 @@ public:
 
     Fiber* current = nullptr;
     BlockState block_state{};
-    ucontext_t scheduler{};
+    Context scheduler{};
     KernelThunk thunk = nullptr;
     void** args = nullptr;
     bool failed = false;
@@ -88,6 +100,70 @@ private:
 };
 
 thread_local Runner* t_runner = nullptr;
+
+#if defined(__x86_64__)
+extern "C" void dmtc_emu_switch(void** save_sp, void* load_sp);
+
+// dmtc_emu_switch(save_sp, load_sp) pushes rbp, rbx, r12-r15 and the SSE and
+// x87 control words (the state the System V ABI makes callee-saved), stores
+// the stack pointer in *save_sp, loads load_sp and pops the same frame from
+// the other stack before returning on it.
+asm(R"(
+    .pushsection .text
+    .globl dmtc_emu_switch
+    .type dmtc_emu_switch, @function
+dmtc_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size dmtc_emu_switch, .-dmtc_emu_switch
+    .popsection
+)");
+
+void switch_context(Context& save, Context& load) { dmtc_emu_switch(&save.sp, load.sp); }
+
+// Prepares a frame on the stack [stack, stack + bytes) that dmtc_emu_switch
+// pops into a call of entry with an ABI-aligned stack.
+void init_context(Context& c, char* stack, std::size_t bytes, void (*entry)()) {
+    auto top = reinterpret_cast<std::uintptr_t>(stack + bytes) & ~std::uintptr_t{15};
+    auto* frame = reinterpret_cast<std::uint64_t*>(top);
+    *--frame = 0;  // return address of entry, which never returns
+    *--frame = reinterpret_cast<std::uint64_t>(entry);
+    for (int i = 0; i < 6; i++) *--frame = 0;  // rbp, rbx, r12-r15
+    // Default MXCSR (all exceptions masked, round to nearest) in the low
+    // word, default x87 control word in the high word.
+    *--frame = 0x1F80ull | (0x037Full << 32);
+    c.sp = frame;
+}
+#else
+void switch_context(Context& save, Context& load) { swapcontext(&save.uc, &load.uc); }
+
+void init_context(Context& c, char* stack, std::size_t bytes, void (*entry)()) {
+    getcontext(&c.uc);
+    c.uc.uc_stack.ss_sp = stack;
+    c.uc.uc_stack.ss_size = bytes;
+    c.uc.uc_link = nullptr;
+    makecontext(&c.uc, entry, 0);
+}
+#endif
 thread_local std::string t_last_error;
 
 struct Kernel {
@@ -100,11 +176,14 @@ std::map<std::string, Kernel>& registry() {
     return kernels;
 }
 
-void fiber_main() {
+[[noreturn]] void fiber_main() {
     Runner* r = t_runner;
     r->thunk(r->args);
-    r->current->state = State::Done;
-    // Returning switches to uc_link, the scheduler.
+    Fiber* f = r->current;
+    f->state = State::Done;
+    switch_context(f->context, r->scheduler);
+    // A finished fiber is started afresh, never resumed.
+    std::abort();
 }
 
 void Runner::release_stacks() {
@@ -134,7 +213,6 @@ void Runner::ensure_fibers(std::size_t n) {
         char* guard = stack_region_ + i * per_fiber;
         mprotect(guard, page_bytes_, PROT_NONE);
         fibers_[i].stack = guard + page_bytes_;
-        getcontext(&fibers_[i].context);
     }
 }
 
@@ -151,7 +229,7 @@ void Runner::failf(const char* format, ...) {
 
 void Runner::resume(Fiber& f) {
     current = &f;
-    swapcontext(&scheduler, &f.context);
+    switch_context(scheduler, f.context);
     current = nullptr;
 }
 
@@ -343,10 +421,7 @@ void Runner::run_block(std::size_t nthreads) {
             static_cast<unsigned int>(i / (static_cast<std::size_t>(bd.x) * bd.y));
         f.thread.lane = static_cast<int>(i % warpSize);
         f.state = State::Ready;
-        f.context.uc_stack.ss_sp = f.stack;
-        f.context.uc_stack.ss_size = kStackBytes;
-        f.context.uc_link = &scheduler;
-        makecontext(&f.context, fiber_main, 0);
+        init_context(f.context, f.stack, kStackBytes, fiber_main);
     }
 
     for (;;) {
@@ -425,7 +500,7 @@ std::uint64_t warp_collective(WarpOp op, unsigned int mask, std::uint64_t value,
     f->thread.warp_arg = arg;
     f->thread.warp_width = width;
     f->state = State::AtWarp;
-    swapcontext(&f->context, &r->scheduler);
+    switch_context(f->context, r->scheduler);
     return f->thread.warp_result;
 }
 
@@ -435,7 +510,7 @@ int block_barrier(BlockOp op, int pred) {
     f->thread.block_op = op;
     f->thread.block_pred = pred;
     f->state = State::AtBlock;
-    swapcontext(&f->context, &r->scheduler);
+    switch_context(f->context, r->scheduler);
     return f->thread.block_result;
 }
 
@@ -471,7 +546,7 @@ void fail(const char* message) {
                    std::to_string(t.z) + "): " + message;
     }
     f->state = State::Done;
-    swapcontext(&f->context, &r->scheduler);
+    switch_context(f->context, r->scheduler);
     // The scheduler never resumes a fiber after a failure.
     std::abort();
 }
