@@ -324,7 +324,7 @@ func fixIHDRCRC(p []byte) {
 	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
 }
 
-func TestDecodeImageBMPAndTIFF(t *testing.T) {
+func TestDecodeImageBMPTIFFWebP(t *testing.T) {
 	const exact = 0
 	encodeBMP := func(m image.Image) []byte {
 		var b bytes.Buffer
@@ -353,6 +353,8 @@ func TestDecodeImageBMPAndTIFF(t *testing.T) {
 		// Unassociated alpha: the colour is stored as is.
 		{"TIFF NRGBA64 alpha 1", encodeTIFF(fillImage(image.NewNRGBA64(image.Rect(0, 0, 1, 1)),
 			color.NRGBA64{0x1234, 0xabcd, 0x00ff, 1})), [][][]uint8{{{0x12, 0xab, 0x00}}}},
+		// WebP lossless stores non-premultiplied colour: alpha 1 keeps it.
+		{"WebP lossless alpha 1", buildWebPLossless(3, 2, 200, 100, 50, 1), uniformPixels(2, 3, 200, 100, 50)},
 		// Associated alpha: (10, 20, 0) at alpha 128 divides to (20, 40, 0).
 		{"TIFF RGBA premultiplied", encodeTIFF(fillImage(image.NewRGBA(image.Rect(0, 0, 1, 1)),
 			color.RGBA{10, 20, 0, 128})), [][][]uint8{{{20, 40, 0}}}},
@@ -363,11 +365,10 @@ func TestDecodeImageBMPAndTIFF(t *testing.T) {
 		requireImageNear(t, tc.name, img, tc.want, exact)
 	}
 
-	// The TIFF cases reach the intended ConvertImage branches.
-	m, _, err := image.Decode(bytes.NewReader(cases[3].encoded))
-	require.NoError(t, err)
-	assert.IsType(t, &image.NRGBA64{}, m, cases[3].name)
-	m, _, err = image.Decode(bytes.NewReader(cases[4].encoded))
-	require.NoError(t, err)
-	assert.IsType(t, &image.RGBA{}, m, cases[4].name)
+	// The TIFF and WebP cases reach the intended ConvertImage branches.
+	for i, want := range map[int]image.Image{3: &image.NRGBA64{}, 4: &image.NRGBA{}, 5: &image.RGBA{}} {
+		m, _, err := image.Decode(bytes.NewReader(cases[i].encoded))
+		require.NoError(t, err, cases[i].name)
+		assert.IsType(t, want, m, cases[i].name)
+	}
 }

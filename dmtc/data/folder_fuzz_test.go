@@ -47,7 +47,7 @@ func FuzzFolderImage(f *testing.F) {
 		color.RGBA{10, 20, 0, 128}), nil); err != nil {
 		f.Fatal(err)
 	}
-	seeds = append(seeds, bmpFile.Bytes(), tiffFile.Bytes())
+	seeds = append(seeds, bmpFile.Bytes(), tiffFile.Bytes(), buildWebPLossless(3, 2, 200, 100, 50, 1))
 	for _, s := range seeds {
 		f.Add(s)
 	}

@@ -187,3 +187,55 @@ func putTestFile(t *testing.T, path string, content []byte) {
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, content, 0o644))
 }
+
+// lsbBitWriter packs bits least significant first, as WebP lossless
+// (VP8L) requires.
+type lsbBitWriter struct {
+	out   []byte
+	nbits uint
+}
+
+func (w *lsbBitWriter) write(v uint32, n uint) {
+	for i := uint(0); i < n; i++ {
+		if w.nbits%8 == 0 {
+			w.out = append(w.out, 0)
+		}
+		if v>>i&1 != 0 {
+			w.out[len(w.out)-1] |= 1 << (w.nbits % 8)
+		}
+		w.nbits++
+	}
+}
+
+// buildWebPLossless writes a width×height WebP lossless file of one
+// non-premultiplied colour by hand, because golang.org/x/image has no WebP
+// encoder. Every prefix code is a "simple" one-symbol code, so the pixels
+// need zero bits each.
+func buildWebPLossless(width, height int, r, g, b, a uint8) []byte {
+	var bw lsbBitWriter
+	bw.write(0x2f, 8) // VP8L signature
+	bw.write(uint32(width-1), 14)
+	bw.write(uint32(height-1), 14)
+	bw.write(1, 1)                                  // alpha is used
+	bw.write(0, 3)                                  // version 0
+	bw.write(0, 1)                                  // no transform
+	bw.write(0, 1)                                  // no colour cache
+	bw.write(0, 1)                                  // no meta prefix codes
+	for _, symbol := range []uint8{g, r, b, a, 0} { // green, red, blue, alpha, distance
+		bw.write(1, 1) // simple code
+		bw.write(0, 1) // one symbol
+		bw.write(1, 1) // 8-bit symbol
+		bw.write(uint32(symbol), 8)
+	}
+	chunk := bw.out
+	if len(chunk)%2 == 1 {
+		chunk = append(chunk, 0) // RIFF chunks are padded to even length
+	}
+	var out bytes.Buffer
+	out.WriteString("RIFF")
+	binary.Write(&out, binary.LittleEndian, uint32(4+8+len(chunk)))
+	out.WriteString("WEBPVP8L")
+	binary.Write(&out, binary.LittleEndian, uint32(len(bw.out)))
+	out.Write(chunk)
+	return out.Bytes()
+}
