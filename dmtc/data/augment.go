@@ -31,8 +31,9 @@ type AugmentOptions struct {
 	Brightness, Contrast, Saturation float64
 }
 
-// DefaultAugment returns moderate augmentation for c×h×w images, tuned for
+// DefaultAugment returns moderate augmentation for c×h×w images, chosen for
 // 28×28 grey digits and clothing and 32×32 colour photographs.
+// NOTE: the strengths are reasoned defaults, not tuned by experiment.
 //
 // Both get a shift of min(h, w)/8 pixels (3 for 28×28, 4 for 32×32), at
 // least 1. Grey images are not flipped, because a mirrored digit can read as
