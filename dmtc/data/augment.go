@@ -238,9 +238,9 @@ func luma(img []float32, plane, i int) float64 {
 	return lumaR*float64(img[i]) + lumaG*float64(img[plane+i]) + lumaB*float64(img[2*plane+i])
 }
 
-// ViewBatch is one batch of two augmented views: A and B hold
-// len(Index) images each, as (N, C, H, W), where image k of A and of B are
-// views of x's image Index[k].
+// ViewBatch is one batch of two augmented views. A and B each contain
+// len(Index) images as (N, C, H, W), and image k of A and of B are views of
+// x's image Index[k].
 type ViewBatch struct {
 	Index []int
 	A, B  []float32

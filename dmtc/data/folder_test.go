@@ -97,13 +97,13 @@ func TestLoadFolderCaltechLayout(t *testing.T) {
 
 func TestLoadFolderWorkersSameResult(t *testing.T) {
 	root := caltechTree(t)
-	one, err := LoadFolder(root, FolderOptions{Workers: 1})
+	single, err := LoadFolder(root, FolderOptions{Workers: 1})
 	require.NoError(t, err)
 	for _, workers := range []int{2, 7} {
 		many, err := LoadFolder(root, FolderOptions{Workers: workers})
 		require.NoError(t, err)
-		assert.Equal(t, one.Report(), many.Report(), "workers=%d", workers)
-		assert.Equal(t, one.paths, many.paths, "workers=%d", workers)
+		assert.Equal(t, single.Report(), many.Report(), "workers=%d", workers)
+		assert.Equal(t, single.paths, many.paths, "workers=%d", workers)
 	}
 }
 

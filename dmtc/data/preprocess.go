@@ -19,7 +19,7 @@ type PreprocessOptions struct {
 	// channels, in which case the luma is replicated. A network with one
 	// channel always receives luma.
 	Grey bool
-	// Mean and Std, when set, hold one value per network channel, and each
+	// Mean and Std, when set, contain one value per network channel, and each
 	// sample v in [0, 1] becomes (v − Mean[c]) / Std[c]. A nil Mean means
 	// 0 and a nil Std means 1.
 	Mean, Std []float32

@@ -57,7 +57,7 @@ func FuzzVOCAnnotation(f *testing.F) {
 		for _, o := range a.Objects {
 			if k, ok := index[o.Name]; ok && !o.Difficult && o.Area == bestArea {
 				if k != label {
-					t.Fatalf("label %d (%s), want %d (%s): the first largest object", label, classes[label],
+					t.Fatalf("label %d (%s), want %d (%s): the first object of maximum area", label, classes[label],
 						k, o.Name)
 				}
 				break
