@@ -333,3 +333,5 @@ func (s *CIFAR100Source) Report() LoadReport {
 // UsesStandardNames reports whether a class-name file was missing, so the
 // compiled-in standard names were used.
 func (s *CIFAR100Source) UsesStandardNames() bool { return s.namesFallback }
+
+var _ Source = (*CIFAR100Source)(nil)

@@ -208,3 +208,5 @@ func (s *IDXSource) Report() LoadReport {
 func MNISTClasses() []string {
 	return []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 }
+
+var _ Source = (*IDXSource)(nil)

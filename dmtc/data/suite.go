@@ -45,6 +45,7 @@ type ImageSize struct {
 	W int `json:"w"`
 }
 
+// String formats s as C×H×W, e.g. "3×32×32".
 func (s ImageSize) String() string { return fmt.Sprintf("%d×%d×%d", s.C, s.H, s.W) }
 
 // SourceSpec names a source and describes how to load it.
