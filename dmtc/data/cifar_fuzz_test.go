@@ -15,6 +15,7 @@ func FuzzCIFAR(f *testing.F) {
 	f.Add(cifarRecord(20, 100, 0, 0, 0))
 	f.Add([]byte("<html>"))
 	f.Add(gzipBytes(f, rec))
+
 	f.Fuzz(func(t *testing.T, data []byte) {
 		records, err := DecodeCIFAR100(data)
 		if err != nil {

@@ -20,6 +20,7 @@ func FuzzIDX(f *testing.F) {
 	f.Add(append(bytes.Clone(labels), 1))
 	f.Add([]byte("<!DOCTYPE html>"))
 	f.Add(idxImagesBytes(1<<16, 1<<8, 1<<8, nil))
+
 	f.Fuzz(func(t *testing.T, data []byte) {
 		img, err := ReadIDXImages(bytes.NewReader(data))
 		if err != nil {
@@ -38,6 +39,7 @@ func FuzzIDX(f *testing.F) {
 				t.Fatalf("ReadIDXImages: pixels differ from the file's data")
 			}
 		}
+
 		lab, err := ReadIDXLabels(bytes.NewReader(data))
 		if err != nil {
 			if lab != nil {

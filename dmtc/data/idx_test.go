@@ -97,6 +97,7 @@ func TestReadIDXImagesFaults(t *testing.T) {
 	corruptBody[12] ^= 0xff
 	wrongType := bytes.Clone(valid)
 	wrongType[2] = 0x0d // float
+
 	cases := []struct {
 		name string
 		data []byte
@@ -130,9 +131,11 @@ func TestReadIDXImagesFaults(t *testing.T) {
 		{"zero width", idxImagesBytes(3, 2, 0, nil), ErrIDXDims},
 		{"over 2 GiB promised", idxImagesBytes(1<<16, 1<<8, 1<<8, nil), ErrIDXDims},
 	}
+
 	sentinels := []error{ErrGzip, ErrHTML, ErrTruncatedHeader, ErrIDXMagic, ErrIDXType,
 		ErrIDXDims, ErrTruncatedData, ErrTrailingBytes, ErrLabelCount, ErrLabelRange,
 		ErrRecordLength}
+
 	dir := t.TempDir()
 	for i, tc := range cases {
 		path := writeFile(t, dir, "case"+string(rune('a'+i))+"-idx3-ubyte", tc.data)
