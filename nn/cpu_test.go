@@ -41,13 +41,13 @@ func download(b nn.Backend, t *nn.Tensor) []float32 {
 }
 
 // requireBitwiseEqual fails unless got and want have identical bits.
-func requireBitwiseEqual(t *testing.T, what string, want, got []float32) {
+func requireBitwiseEqual(t *testing.T, caseName string, want, got []float32) {
 	t.Helper()
-	require.Equal(t, len(want), len(got), "%s: element count", what)
+	require.Equal(t, len(want), len(got), "%s: element count", caseName)
 	for i := range want {
 		if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
 			require.Failf(t, "results depend on the thread count",
-				"%s: index %d: 1 thread %.9g, other %.9g", what, i, want[i], got[i])
+				"%s: index %d: 1 thread %.9g, other %.9g", caseName, i, want[i], got[i])
 		}
 	}
 }
@@ -124,7 +124,7 @@ func TestCPUPanicMessages(t *testing.T) {
 }
 
 // TestCPUConvScratchReused checks that the conv hot path reuses its scratch
-// buffers: after one warm-up call, what is left per call is a few closures
+// buffers: after one warm-up call, caseName is left per call is a few closures
 // and loop descriptors, a few hundred bytes however large the tensors.
 func TestCPUConvScratchReused(t *testing.T) {
 	b := nn.NewCPU(1)

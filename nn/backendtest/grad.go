@@ -45,14 +45,14 @@ func RunGradients(t *testing.T, b nn.Backend) {
 
 // checkGrad compares an analytic gradient, read from a gradient output that
 // started at gradInit, with finite differences.
-func (h *harness) checkGrad(what string, e *env, g *nn.Tensor, fd []float64, tl tol) {
+func (h *harness) checkGrad(caseName string, e *env, g *nn.Tensor, fd []float64, tl tol) {
 	h.t.Helper()
 	got := e.gradOf(g)
 	g32 := make([]float32, len(got))
 	for i, v := range got {
 		g32[i] = float32(v)
 	}
-	h.checkClose(what+" analytic vs finite differences", g32, fd, tl)
+	h.checkClose(caseName+" analytic vs finite differences", g32, fd, tl)
 }
 
 func gradGemm(h *harness) {
@@ -111,10 +111,10 @@ func gradConv(h *harness) {
 		fd := finiteDiff([][]float64{x64, w64, b64}, func() float64 {
 			return dotF64(r64, refConv(s, x64, w64, b64))
 		})
-		what := "Conv2D " + s.String()
-		h.checkGrad(what+" dx", e, dx, fd[0], gradTol)
-		h.checkGrad(what+" dw", e, dw, fd[1], gradTol)
-		h.checkGrad(what+" db", e, db, fd[2], gradTol)
+		caseName := "Conv2D " + s.String()
+		h.checkGrad(caseName+" dx", e, dx, fd[0], gradTol)
+		h.checkGrad(caseName+" dw", e, dw, fd[1], gradTol)
+		h.checkGrad(caseName+" db", e, db, fd[2], gradTol)
 	}
 }
 
@@ -136,10 +136,10 @@ func gradBatchNorm(h *harness) {
 		fd := finiteDiff([][]float64{x64, g64, b64}, func() float64 {
 			return dotF64(r64, refBatchNormTrain(x64, g64, b64, n, ch, sp, eps))
 		})
-		what := "BatchNorm x " + fmtShape(shape...)
-		h.checkGrad(what+" dx", e, dx, fd[0], gradTol)
-		h.checkGrad(what+" dgamma", e, dgamma, fd[1], gradTol)
-		h.checkGrad(what+" dbeta", e, dbeta, fd[2], gradTol)
+		caseName := "BatchNorm x " + fmtShape(shape...)
+		h.checkGrad(caseName+" dx", e, dx, fd[0], gradTol)
+		h.checkGrad(caseName+" dgamma", e, dgamma, fd[1], gradTol)
+		h.checkGrad(caseName+" dbeta", e, dbeta, fd[2], gradTol)
 	}
 }
 
@@ -278,7 +278,7 @@ func gradTileConcat(h *harness) {
 	fd := finiteDiff([][]float64{y64, m64}, func() float64 {
 		return dotF64(r64, refTileConcat(y64, m64, n, k, c, hh*ww))
 	})
-	what := fmt.Sprintf("TileConcat y (%d,%d) m (%d,%d,%d,%d)", n, k, n, c, hh, ww)
-	h.checkGrad(what+" dy", e, dy, fd[0], gradTol)
-	h.checkGrad(what+" dm", e, dm, fd[1], gradTol)
+	caseName := fmt.Sprintf("TileConcat y (%d,%d) m (%d,%d,%d,%d)", n, k, n, c, hh, ww)
+	h.checkGrad(caseName+" dy", e, dy, fd[0], gradTol)
+	h.checkGrad(caseName+" dm", e, dm, fd[1], gradTol)
 }

@@ -70,7 +70,7 @@ func testMemory(h *harness) {
 
 func testElementwise(h *harness) {
 	for _, n := range elementSizes {
-		what := fmt.Sprintf("n=%d", n)
+		caseName := fmt.Sprintf("n=%d", n)
 		x0, y0 := h.uniform(n, -2, 2), h.uniform(n, -2, 2)
 		const alpha, fillValue = float32(-1.75), float32(0.375)
 		got, ref := h.runBoth(func(e *env) []named {
@@ -92,7 +92,7 @@ func testElementwise(h *harness) {
 			want["Axpy"][i] = float64(y0[i]) + float64(alpha)*float64(x0[i])
 			want["Scale"][i] = float64(alpha) * float64(x0[i])
 		}
-		h.checkOutputs(what, got, ref, want, axpyTol)
+		h.checkOutputs(caseName, got, ref, want, axpyTol)
 	}
 }
 
@@ -111,7 +111,7 @@ func testGemm(h *harness) {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 			for _, sc := range scalars {
 				alpha, beta := sc[0], sc[1]
-				what := fmt.Sprintf("Gemm m=%d n=%d k=%d transA=%t transB=%t alpha=%g beta=%g",
+				caseName := fmt.Sprintf("Gemm m=%d n=%d k=%d transA=%t transB=%t alpha=%g beta=%g",
 					m, n, k, tr[0], tr[1], alpha, beta)
 				a, bv := h.uniform(m*k, -1, 1), h.uniform(k*n, -1, 1)
 				c0 := h.uniform(m*n, -1, 1)
@@ -132,7 +132,7 @@ func testGemm(h *harness) {
 					return []named{{"c", e.get(c)}}
 				})
 				want := refGemm(tr[0], tr[1], m, n, k, float64(alpha), f64(a), f64(bv), float64(beta), f64(c0))
-				h.checkOutputs(what, got, ref, map[string][]float64{"c": want}, gemmTol(k))
+				h.checkOutputs(caseName, got, ref, map[string][]float64{"c": want}, gemmTol(k))
 			}
 		}
 	}
@@ -167,7 +167,7 @@ func testBias(h *harness) {
 	for _, shape := range shapes {
 		n, f := shape[0], shape[1]
 		s := nn.Numel(shape[2:])
-		what := "bias y " + fmtShape(shape...)
+		caseName := "bias y " + fmtShape(shape...)
 		y0, bias, dy := h.uniform(n*f*s, -1, 1), h.uniform(f, -1, 1), h.uniform(n*f*s, -1, 1)
 		got, ref := h.runBoth(func(e *env) []named {
 			y := e.in(y0, shape...)
@@ -183,8 +183,8 @@ func testBias(h *harness) {
 			wantY[i] = float64(y0[i]) + float64(bias[j])
 			wantDb[j] += float64(dy[i])
 		}
-		h.checkOutputs(what, got[:1], ref[:1], map[string][]float64{"AddBias": wantY}, roundTol)
-		h.checkOutputs(what, got[1:], ref[1:], map[string][]float64{"BiasBackward": plusInit(wantDb)}, sumTol)
+		h.checkOutputs(caseName, got[:1], ref[:1], map[string][]float64{"AddBias": wantY}, roundTol)
+		h.checkOutputs(caseName, got[1:], ref[1:], map[string][]float64{"BiasBackward": plusInit(wantDb)}, sumTol)
 	}
 }
 
@@ -209,7 +209,7 @@ var activationNames = map[nn.Activation]string{
 func testActivate(h *harness) {
 	for _, f := range []nn.Activation{nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Softplus} {
 		for _, n := range []int{1, 33, 257, 40000} {
-			what := fmt.Sprintf("Activate %s n=%d", activationNames[f], n)
+			caseName := fmt.Sprintf("Activate %s n=%d", activationNames[f], n)
 			x0, dy := h.awayFromZero(n, 1e-3, 8), h.uniform(n, -1, 1)
 			got, ref := h.runBoth(func(e *env) []named {
 				x, y, dx := e.in(x0, n), e.out(n), e.grad(n)
@@ -223,8 +223,8 @@ func testActivate(h *harness) {
 				wantY[i] = refActivate(f, float64(v))
 				wantDx[i] = refActivateDerivative(f, float64(v))*float64(dy[i]) + gradInit
 			}
-			h.checkOutputs(what, got[:1], ref[:1], map[string][]float64{"y": wantY}, activationTol[f])
-			h.checkOutputs(what, got[1:], ref[1:], map[string][]float64{"dx": wantDx}, activationGradTol)
+			h.checkOutputs(caseName, got[:1], ref[:1], map[string][]float64{"y": wantY}, activationTol[f])
+			h.checkOutputs(caseName, got[1:], ref[1:], map[string][]float64{"dx": wantDx}, activationGradTol)
 		}
 	}
 
@@ -261,7 +261,7 @@ func testRMSprop(h *harness) {
 	for _, n := range []int{1, 257, 40000} {
 		for _, wd := range []float32{0, 0.01} {
 			p := nn.RMSpropParams{LR: 1e-2, Alpha: 0.9, Eps: 1e-8, WeightDecay: wd}
-			what := fmt.Sprintf("RMSprop n=%d %+v", n, p)
+			caseName := fmt.Sprintf("RMSprop n=%d %+v", n, p)
 			p0, sq0 := h.uniform(n, -1, 1), h.uniform(n, 0, 0.1)
 			grads := [][]float32{h.uniform(n, -1, 1), h.uniform(n, -1, 1), h.uniform(n, -1, 1)}
 			got, ref := h.runBoth(func(e *env) []named {
@@ -279,7 +279,7 @@ func testRMSprop(h *harness) {
 					wp[i] -= float64(p.LR) * gi / (math.Sqrt(ws[i]) + float64(p.Eps))
 				}
 			}
-			h.checkOutputs(what, got, ref, map[string][]float64{"param": wp, "sq": ws}, optimTol)
+			h.checkOutputs(caseName, got, ref, map[string][]float64{"param": wp, "sq": ws}, optimTol)
 		}
 	}
 	// Hand-computed: sq = 0.1·2² = 0.4, p = 1 − 0.01·2/(√0.4 + 1e−8).
@@ -293,7 +293,7 @@ func testRMSprop(h *harness) {
 func testAdam(h *harness) {
 	for _, n := range []int{1, 257, 40000} {
 		for _, wd := range []float32{0, 0.01} {
-			what := fmt.Sprintf("Adam n=%d wd=%g", n, wd)
+			caseName := fmt.Sprintf("Adam n=%d wd=%g", n, wd)
 			p0 := h.uniform(n, -1, 1)
 			grads := [][]float32{h.uniform(n, -1, 1), h.uniform(n, -1, 1), h.uniform(n, -1, 1)}
 			got, ref := h.runBoth(func(e *env) []named {
@@ -316,7 +316,7 @@ func testAdam(h *harness) {
 					wp[i] -= 1e-3 * mHat / (math.Sqrt(vHat) + 1e-8)
 				}
 			}
-			h.checkOutputs(what, got, ref, map[string][]float64{"param": wp, "m": wm, "v": wv}, optimTol)
+			h.checkOutputs(caseName, got, ref, map[string][]float64{"param": wp, "m": wm, "v": wv}, optimTol)
 		}
 	}
 	// Hand-computed: the first bias-corrected step moves p by lr·g/|g|.

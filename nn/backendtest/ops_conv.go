@@ -62,12 +62,12 @@ func testConv(h *harness) {
 		wantY := refConv(s, f64(x0), f64(w0), bias64)
 		wantDx := refConvBackwardData(s, f64(dy0), f64(w0))
 		wantDw, wantDb := refConvBackwardFilter(s, f64(x0), f64(dy0))
-		what := fmt.Sprintf("Conv2D %v bias=%t", s, withBias)
+		caseName := fmt.Sprintf("Conv2D %v bias=%t", s, withBias)
 		taps := s.c * s.kh * s.kw
-		h.checkOutputs(what, got[:1], ref[:1], map[string][]float64{"y": wantY}, gemmTol(taps))
-		h.checkOutputs(what, got[1:2], ref[1:2], map[string][]float64{"dx": plusInit(wantDx)},
+		h.checkOutputs(caseName, got[:1], ref[:1], map[string][]float64{"y": wantY}, gemmTol(taps))
+		h.checkOutputs(caseName, got[1:2], ref[1:2], map[string][]float64{"dx": plusInit(wantDx)},
 			gemmTol(s.f*s.kh*s.kw))
-		h.checkOutputs(what, got[2:], ref[2:], map[string][]float64{"dw": plusInit(wantDw), "db": plusInit(wantDb)},
+		h.checkOutputs(caseName, got[2:], ref[2:], map[string][]float64{"dw": plusInit(wantDw), "db": plusInit(wantDb)},
 			gemmTol(s.n*oh*ow))
 	}
 
@@ -144,7 +144,7 @@ func testBatchNorm(h *harness) {
 			dx, dgamma, dbeta := refBatchNormBackward(x64, f64(dy0), g64, mean, variance, n, ch, sp, eps)
 			want["dx"], want["dgamma"], want["dbeta"] = plusInit(dx), plusInit(dgamma), plusInit(dbeta)
 
-			what := fmt.Sprintf("BatchNorm x %s offset %g", fmtShape(shape...), offset)
+			caseName := fmt.Sprintf("BatchNorm x %s offset %g", fmtShape(shape...), offset)
 			yTol, statTol, gradTol := bnTol, tol{abs: 1e-6, rel: 1e-5}, bnGradTol
 			if offset != 0 {
 				// Near 1000 the float32 spacing is 6e−5: x, and the saved
@@ -153,9 +153,9 @@ func testBatchNorm(h *harness) {
 				// every value of the channel.
 				yTol, statTol, gradTol = tol{abs: 2e-4, rel: 1e-5}, tol{abs: 1e-4, rel: 1e-5}, tol{abs: 2e-3, rel: 1e-3}
 			}
-			h.checkOutputs(what, got[:1], ref[:1], want, yTol)
-			h.checkOutputs(what, got[1:6], ref[1:6], want, statTol)
-			h.checkOutputs(what, got[6:], ref[6:], want, gradTol)
+			h.checkOutputs(caseName, got[:1], ref[:1], want, yTol)
+			h.checkOutputs(caseName, got[1:6], ref[1:6], want, statTol)
+			h.checkOutputs(caseName, got[6:], ref[6:], want, gradTol)
 		}
 	}
 }

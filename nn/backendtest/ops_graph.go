@@ -170,11 +170,11 @@ func testTileConcat(h *harness) {
 			}
 			wantDm = append(wantDm, f64(dout0[(i*(k+c)+k)*plane:(i+1)*(k+c)*plane])...)
 		}
-		what := fmt.Sprintf("TileConcat y (%d,%d) m (%d,%d,%d,%d)", n, k, n, c, hh, ww)
-		h.checkOutputs(what, got[:1], ref[:1], map[string][]float64{"out": refTileConcat(f64(y0), f64(m0), n, k, c, plane)},
+		caseName := fmt.Sprintf("TileConcat y (%d,%d) m (%d,%d,%d,%d)", n, k, n, c, hh, ww)
+		h.checkOutputs(caseName, got[:1], ref[:1], map[string][]float64{"out": refTileConcat(f64(y0), f64(m0), n, k, c, plane)},
 			exact)
 		// dm adds one value to gradInit: one float32 rounding.
-		h.checkOutputs(what, got[1:], ref[1:], map[string][]float64{"dy": plusInit(wantDy), "dm": plusInit(wantDm),
+		h.checkOutputs(caseName, got[1:], ref[1:], map[string][]float64{"dy": plusInit(wantDy), "dm": plusInit(wantDm),
 			"dyOnly": plusInit(wantDy), "dmOnly": plusInit(wantDm)}, tol{abs: 1e-6, rel: 1e-6})
 	}
 }

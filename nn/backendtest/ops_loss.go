@@ -50,11 +50,11 @@ func testSoftmax(h *harness) {
 				dlx[i*k+j] = float64(dy0[i*k+j]) - y[i*k+j]*sum
 			}
 		}
-		what := fmt.Sprintf("Softmax x (%d,%d)", n, k)
-		h.checkOutputs(what, got[:1], ref[:1], map[string][]float64{"softmax": y}, softmaxTol)
-		h.checkOutputs(what, got[1:2], ref[1:2], map[string][]float64{"logSoftmax": refLogSoftmax(f64(x0), n, k)},
+		caseName := fmt.Sprintf("Softmax x (%d,%d)", n, k)
+		h.checkOutputs(caseName, got[:1], ref[:1], map[string][]float64{"softmax": y}, softmaxTol)
+		h.checkOutputs(caseName, got[1:2], ref[1:2], map[string][]float64{"logSoftmax": refLogSoftmax(f64(x0), n, k)},
 			logSoftmaxTol)
-		h.checkOutputs(what, got[2:], ref[2:], map[string][]float64{"softmaxDx": plusInit(dx),
+		h.checkOutputs(caseName, got[2:], ref[2:], map[string][]float64{"softmaxDx": plusInit(dx),
 			"logSoftmaxDx": plusInit(dlx)}, tol{abs: 1e-6, rel: 1e-5})
 	}
 
@@ -108,11 +108,11 @@ func testCrossEntropy(h *harness) {
 			losses = append(losses, loss, e.b.CrossEntropy(e.in(x0, n, k), e.in(labels32, n), nil, scale))
 			return []named{{"dlogits", e.get(dx)}}
 		})
-		what := fmt.Sprintf("CrossEntropy logits (%d,%d)", n, k)
+		caseName := fmt.Sprintf("CrossEntropy logits (%d,%d)", n, k)
 		want := refCrossEntropy(f64(x0), labels, k)
-		h.checkScalar(what+" loss", losses[0], want, lossTol)
-		h.checkScalar(what+" loss without gradient", losses[1], want, lossTol)
-		h.checkScalar(what+" loss vs CPU reference", losses[0], float64(losses[2]), lossTol)
+		h.checkScalar(caseName+" loss", losses[0], want, lossTol)
+		h.checkScalar(caseName+" loss without gradient", losses[1], want, lossTol)
+		h.checkScalar(caseName+" loss vs CPU reference", losses[0], float64(losses[2]), lossTol)
 
 		p := refSoftmax(f64(x0), n, k)
 		count := 0
@@ -134,7 +134,7 @@ func testCrossEntropy(h *harness) {
 				dx[i*k+j] *= scale / float64(count)
 			}
 		}
-		h.checkOutputs(what, got, ref, map[string][]float64{"dlogits": plusInit(dx)}, lossGradTol)
+		h.checkOutputs(caseName, got, ref, map[string][]float64{"dlogits": plusInit(dx)}, lossGradTol)
 	}
 
 	// Hand-computed: row 0 is ln 2 with gradient (−½, ½), row 1 is unlabelled
@@ -174,16 +174,16 @@ func testBCE(h *harness) {
 			losses = append(losses, e.b.BinaryCrossEntropy(e.in(p0, n), e.in(t0, n), dp, scale))
 			return []named{{"dp", e.get(dp)}}
 		})
-		what := fmt.Sprintf("BinaryCrossEntropy n=%d", n)
+		caseName := fmt.Sprintf("BinaryCrossEntropy n=%d", n)
 		want := refBCE(f64(p0), f64(t0))
-		h.checkScalar(what+" loss", losses[0], want, lossTol)
-		h.checkScalar(what+" loss vs CPU reference", losses[0], float64(losses[1]), lossTol)
+		h.checkScalar(caseName+" loss", losses[0], want, lossTol)
+		h.checkScalar(caseName+" loss vs CPU reference", losses[0], float64(losses[1]), lossTol)
 		dp := make([]float64, n)
 		for i := range dp {
 			p, t := float64(p0[i]), float64(t0[i])
 			dp[i] = scale * (p - t) / (p * (1 - p)) / float64(n)
 		}
-		h.checkOutputs(what, got, ref, map[string][]float64{"dp": plusInit(dp)}, lossGradTol)
+		h.checkOutputs(caseName, got, ref, map[string][]float64{"dp": plusInit(dp)}, lossGradTol)
 	}
 
 	// Hand-computed: p is clamped to [1e−7, 1 − 1e−7] and the gradient is 0
@@ -212,10 +212,10 @@ func testJSD(h *harness) {
 			e.b.JSDMutualInfo(e.in(pos0, np), e.in(neg0, nq), nil, nil, scale)
 			return []named{{"dpos", e.get(dpos)}, {"dneg", e.get(dneg)}}
 		})
-		what := fmt.Sprintf("JSDMutualInfo pos %d neg %d", np, nq)
+		caseName := fmt.Sprintf("JSDMutualInfo pos %d neg %d", np, nq)
 		want := refJSD(f64(pos0), f64(neg0))
-		h.checkScalar(what+" loss", losses[0], want, lossTol)
-		h.checkScalar(what+" loss vs CPU reference", losses[0], float64(losses[1]), lossTol)
+		h.checkScalar(caseName+" loss", losses[0], want, lossTol)
+		h.checkScalar(caseName+" loss vs CPU reference", losses[0], float64(losses[1]), lossTol)
 		dpos, dneg := make([]float64, np), make([]float64, nq)
 		for i, v := range pos0 {
 			dpos[i] = -scale * refActivate(nn.Sigmoid, -float64(v)) / float64(np)
@@ -223,7 +223,7 @@ func testJSD(h *harness) {
 		for i, v := range neg0 {
 			dneg[i] = scale * refActivate(nn.Sigmoid, float64(v)) / float64(nq)
 		}
-		h.checkOutputs(what, got, ref, map[string][]float64{"dpos": plusInit(dpos), "dneg": plusInit(dneg)},
+		h.checkOutputs(caseName, got, ref, map[string][]float64{"dpos": plusInit(dpos), "dneg": plusInit(dneg)},
 			lossGradTol)
 	}
 

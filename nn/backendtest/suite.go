@@ -11,8 +11,9 @@
 // the nn.Backend interface only, so a GPU backend reuses it unchanged.
 //
 // Every tensor the suite passes to a backend lives in a larger buffer whose
-// tail is a guard band of NaN values, and forward outputs start as NaN, so
-// an element written out of bounds or left unwritten fails the test.
+// tail is a guard band of NaN values, so an element written out of bounds
+// fails the test. Forward outputs start as NaN, so an element left unwritten
+// fails too.
 // Gradient outputs start at a known value to check that backward ops
 // accumulate.
 package backendtest
@@ -206,9 +207,9 @@ var exact = tol{}
 
 // checkClose compares got with want element by element and reports the
 // worst element. NaN must match NaN and ±Inf must match exactly.
-func (h *harness) checkClose(what string, got []float32, want []float64, tl tol) bool {
+func (h *harness) checkClose(caseName string, got []float32, want []float64, tl tol) bool {
 	h.t.Helper()
-	if !assert.Equalf(h.t, len(want), len(got), "%s: %s: element count", h.b.Name(), what) {
+	if !assert.Equalf(h.t, len(want), len(got), "%s: %s: element count", h.b.Name(), caseName) {
 		return false
 	}
 	worst, worstRatio, bad := -1, 0.0, 0
@@ -246,13 +247,13 @@ func (h *harness) checkClose(what string, got []float32, want []float64, tl tol)
 	}
 	return assert.Failf(h.t, "values differ",
 		"%s: %s: %d of %d elements outside |got−want| ≤ %g + %g·|want|; worst index %d: got %.9g, want %.9g",
-		h.b.Name(), what, bad, len(want), tl.abs, tl.rel, worst, got[worst], want[worst])
+		h.b.Name(), caseName, bad, len(want), tl.abs, tl.rel, worst, got[worst], want[worst])
 }
 
 // checkScalar compares one value.
-func (h *harness) checkScalar(what string, got float32, want float64, tl tol) bool {
+func (h *harness) checkScalar(caseName string, got float32, want float64, tl tol) bool {
 	h.t.Helper()
-	return h.checkClose(what, []float32{got}, []float64{want}, tl)
+	return h.checkClose(caseName, []float32{got}, []float64{want}, tl)
 }
 
 // named is one output of an op run: a label and its values.
@@ -270,13 +271,13 @@ func (h *harness) runBoth(fn func(e *env) []named) (got, ref []named) {
 // checkOutputs compares each output of the backend under test with the
 // float64 reference of the same name in want (when present) and with the
 // CPU reference's output.
-func (h *harness) checkOutputs(what string, got, ref []named, want map[string][]float64, tl tol) {
+func (h *harness) checkOutputs(caseName string, got, ref []named, want map[string][]float64, tl tol) {
 	h.t.Helper()
 	for i, g := range got {
 		if w, ok := want[g.name]; ok {
-			h.checkClose(what+" "+g.name+" vs float64 reference", g.vals, w, tl)
+			h.checkClose(caseName+" "+g.name+" vs float64 reference", g.vals, w, tl)
 		}
-		h.checkClose(what+" "+g.name+" vs CPU reference", g.vals, f64(ref[i].vals), tl)
+		h.checkClose(caseName+" "+g.name+" vs CPU reference", g.vals, f64(ref[i].vals), tl)
 	}
 }
 
