@@ -32,7 +32,8 @@ func requireChannel(op, name string, t *Tensor) {
 
 // BatchNorm normalises x per channel. Statistics are summed in float64, one
 // channel per work item. In training, a nil saveMean, saveInvStd, runMean or
-// runVar is skipped. In evaluation runMean and runVar are required.
+// runVar is skipped, and a batch with no values leaves all of them unchanged.
+// In evaluation runMean and runVar are required.
 func (c *CPU) BatchNorm(x, gamma, beta, runMean, runVar, saveMean, saveInvStd, y *Tensor, p BatchNormParams) {
 	const op = "BatchNorm"
 	n, ch, s := bnView(op, x)
@@ -58,6 +59,10 @@ func (c *CPU) BatchNorm(x, gamma, beta, runMean, runVar, saveMean, saveInvStd, y
 
 	sm := channelData(op, "saveMean", saveMean, ch)
 	si := channelData(op, "saveInvStd", saveInvStd, ch)
+	if count == 0 {
+		// An empty batch has no statistics: leave every tensor unchanged.
+		return
+	}
 	momentum := float64(p.Momentum)
 	c.parallelRange(ch, channelGrain(count), func(lo, hi int) {
 		for k := lo; k < hi; k++ {

@@ -16,6 +16,14 @@
 // fails too.
 // Gradient outputs start at a known value to check that backward ops
 // accumulate.
+//
+// Besides the contract in nn.Backend's comments, the suite requires what the
+// CPU reference does in these cases:
+//   - MaxPool2D: a NaN in a window makes the output NaN.
+//   - TopK: NaN ranks below every number.
+//   - CosineSimilarity: results are clamped to [−1, 1].
+//   - BatchNorm: a training batch with no values changes no tensor.
+//   - CrossEntropy: a label outside [0, K) other than −1 panics.
 package backendtest
 
 import (
@@ -62,6 +70,7 @@ func RunOps(t *testing.T, b nn.Backend) {
 		{"TileConcat", testTileConcat},
 		{"RMSprop", testRMSprop},
 		{"Adam", testAdam},
+		{"EmptyBatch", testEmptyBatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(newHarness(t, b)) })
