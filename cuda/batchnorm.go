@@ -39,8 +39,9 @@ func (g *GPU) checkChannel(op, name string, t *nn.Tensor, c int, required bool) 
 
 // BatchNorm normalises x per channel. In training it uses the batch
 // statistics, stores the batch mean and 1/√(var+eps) in saveMean and
-// saveInvStd, and updates runMean and runVar; a nil one of these four is
-// skipped. In evaluation it uses runMean and runVar, which are required.
+// saveInvStd, and updates runMean and runVar. A nil one of these four is
+// skipped, and a batch with no values leaves all of them unchanged. In
+// evaluation it uses runMean and runVar, which are required.
 func (g *GPU) BatchNorm(x, gamma, beta, runMean, runVar, saveMean, saveInvStd, y *nn.Tensor,
 	p nn.BatchNormParams) {
 	const op = "BatchNorm"
@@ -60,7 +61,8 @@ func (g *GPU) BatchNorm(x, gamma, beta, runMean, runVar, saveMean, saveInvStd, y
 	}
 	g.checkChannel(op, "saveMean", saveMean, c, false)
 	g.checkChannel(op, "saveInvStd", saveInvStd, c, false)
-	if c == 0 {
+	if c == 0 || n*s == 0 {
+		// An empty batch has no statistics, so every tensor stays unchanged.
 		return
 	}
 	g.run(op, func(e *exec) error {
