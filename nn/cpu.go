@@ -203,7 +203,8 @@ func (c *CPU) Activate(f Activation, x, y *Tensor) {
 		switch f {
 		case ReLU:
 			for i, v := range xv {
-				if v > 0 {
+				// NaN passes through, as in PyTorch, so that it stays visible.
+				if v > 0 || v != v {
 					yv[i] = v
 				} else {
 					yv[i] = 0

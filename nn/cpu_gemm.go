@@ -108,8 +108,9 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // Gemm computes C = alpha·op(A)·op(B) + beta·C on the (Rows, Cols) views of
 // a, b and c, where op transposes when its flag is set.
 //
-// NOTE: gonum skips a term whose alpha·A value is 0, so NaN or Inf in B
-// facing a zero in A does not reach C, unlike a strict IEEE product.
+// NOTE: unless only B is transposed, gonum v0.17.0 skips a term whose
+// alpha·A value is 0, so NaN or Inf in B facing a zero in A does not reach C,
+// unlike a strict IEEE product.
 func (c *CPU) Gemm(transA, transB bool, alpha float32, a, b *Tensor, beta float32, cT *Tensor) {
 	const op = "Gemm"
 	as, bs, cs := data(op, "a", a), data(op, "b", b), data(op, "c", cT)

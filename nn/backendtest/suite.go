@@ -19,6 +19,7 @@
 //
 // Besides the contract in nn.Backend's comments, the suite requires what the
 // CPU reference does in these cases:
+//   - Activate: ReLU passes NaN through.
 //   - MaxPool2D: a NaN in a window makes the output NaN.
 //   - TopK: NaN ranks below every number.
 //   - CosineSimilarity: results are clamped to [−1, 1].
