@@ -177,3 +177,33 @@ func BenchmarkConv2D(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkConv2DBackward(b *testing.B) {
+	// The gradients of the same convolution as BenchmarkConv2D: data and
+	// filter together, twice the forward FLOPs.
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("shape=x64x64x28x28_w64x64x3x3/backend=cpu/threads=%d", threads), func(b *testing.B) {
+			cpu := nn.NewCPU(threads)
+			rng := rand.New(rand.NewPCG(3, 4))
+			x, w := uploadRandom(cpu, rng, 64, 64, 28, 28), uploadRandom(cpu, rng, 64, 64, 3, 3)
+			dy := uploadRandom(cpu, rng, 64, 64, 28, 28)
+			dx, dw, db := cpu.Alloc(x.Shape...), cpu.Alloc(w.Shape...), cpu.Alloc(64)
+			p := nn.ConvParams{StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}
+			step := func() {
+				cpu.Conv2DBackwardData(dy, w, dx, p)
+				cpu.Conv2DBackwardFilter(x, dy, dw, db, p)
+			}
+			step()
+			start := processCPUTime()
+			b.ResetTimer()
+			for b.Loop() {
+				step()
+			}
+			flops := 2 * 2.0 * 64 * 64 * 64 * 9 * 28 * 28 * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			if used := processCPUTime() - start; used > 0 {
+				b.ReportMetric(flops/used.Seconds()/1e9, "GFLOP/cpu-s")
+			}
+		})
+	}
+}
