@@ -267,6 +267,7 @@ func (c *CPU) Conv2DBackwardFilter(x, dy, dw, db *Tensor, p ConvParams) {
 	}
 
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	// filterProduct writes dy_n·col_nᵀ into part.
 	filterProduct := func(n int, col, part []float32, parallelGemm bool) {
 		xn := xs[n*inLen : (n+1)*inLen]
@@ -309,7 +310,6 @@ func (c *CPU) Conv2DBackwardFilter(x, dy, dw, db *Tensor, p ConvParams) {
 			addSlots(count)
 		}
 	}
-	c.mu.Unlock()
 	if db != nil {
 		c.BiasBackward(dy, db)
 	}
