@@ -7,12 +7,11 @@ import (
 	"fmt"
 )
 
-// Allocation sizes are rounded up to a size class, and freed blocks wait in a
-// free list per class for the next request of that class, because
-// cuMemAlloc and cuMemFree synchronise the device and cost far more than a
-// kernel launch. Classes are powers of two from minClassBytes to
-// largeClassBytes; above that, multiples of largeClassBytes, so a large
-// buffer wastes less than 1 MiB.
+// Allocation sizes are rounded up to a size class. Freed blocks wait in a
+// free list per class for the next request of that class, because cuMemAlloc
+// and cuMemFree synchronise the device and cost far more than a kernel
+// launch. Classes are powers of two from minClassBytes to largeClassBytes,
+// then multiples of largeClassBytes, so a large buffer wastes less than 1 MiB.
 const (
 	minClassBytes   = 256
 	largeClassBytes = 1 << 20

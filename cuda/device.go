@@ -11,8 +11,8 @@ import (
 
 // device runs every driver call on one goroutine locked to its OS thread,
 // because a CUDA context is current on one thread. Callers hand it coarse
-// jobs (a whole backend op) and wait for the job to return; the kernels the
-// job launched may still be running on the GPU afterwards.
+// jobs (a whole backend op) and wait for the job to return. The kernels that
+// the job launched may still be running on the GPU afterwards.
 type device struct {
 	mu      sync.Mutex // serialises callers: one job in flight
 	closed  bool       // set by stop, under mu
@@ -101,8 +101,8 @@ func (d *device) stop() error {
 	return err
 }
 
-// exec is what a job sees: the driver, allocator and kernel cache of the
-// device goroutine. It must not escape the job.
+// exec gives a job the driver, allocator and kernel cache of the device
+// goroutine. It must not escape the job.
 type exec struct {
 	dev *device
 }
@@ -126,9 +126,9 @@ func (x *exec) launch(name string, grid, block dim3, sharedBytes int, args ...ke
 	return nil
 }
 
-// launch1D launches kernel name over n elements with one thread an element
-// and block threads a block, at most maxBlocks blocks; kernels written for
-// it loop with a grid-sized stride. It launches nothing when n is 0.
+// launch1D launches kernel name over n elements with one thread an element,
+// block threads a block and at most maxBlocks blocks. Kernels written for it
+// loop with a grid-sized stride. It launches nothing when n is 0.
 func (x *exec) launch1D(name string, n, block, maxBlocks int, args ...kernelArg) error {
 	if n == 0 {
 		return nil

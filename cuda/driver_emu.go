@@ -23,8 +23,8 @@ import (
 var _ = emuLibrarySHA256
 
 // emuDriver runs kernels with the host emulator in libdmtc_emu. Device
-// pointers are host addresses from the C heap, so Go's garbage collector
-// never sees them.
+// pointers are host addresses from the C heap, which Go's garbage collector
+// does not manage.
 type emuDriver struct{}
 
 func openEmuDriver() (driver, error) { return emuDriver{}, nil }

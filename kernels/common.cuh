@@ -61,7 +61,7 @@ __device__ __forceinline__ float dmtc_warp_max(float v) {
 
 // Returns the sum of v over a one-dimensional block in every thread.
 // blockDim.x must be a multiple of 32 and at most 1024, and every thread of
-// the block must call it. scratch holds at least 32 floats of shared memory;
+// the block must call it. scratch points to at least 32 floats of shared memory;
 // the function synchronises before returning, so scratch may be reused.
 __device__ __forceinline__ float dmtc_block_sum(float v, float* scratch) {
     const int lane = static_cast<int>(threadIdx.x) % kWarpSize;

@@ -1,8 +1,9 @@
 // Single-precision GEMM for row-major matrices:
-//   C (m, n) = alpha·op(A)·op(B) + beta·C,
-// op(A) (m, k) is A stored (m, k) with row stride lda, or Aᵀ of A stored
-// (k, m) when trans_a; likewise op(B) (k, n) from B stored (k, n) or (n, k).
-// With beta = 0, C is only written, so NaN already in C does not propagate.
+//   C (m, n) = alpha·op(A)·op(B) + beta·C.
+// op(A) (m, k) is A stored (m, k) with row stride lda, or, when trans_a, Aᵀ
+// of A stored (k, m). Likewise op(B) (k, n) comes from B stored (k, n) or
+// (n, k). With beta = 0, C is only written, so NaN already in C does not
+// propagate.
 //
 // Launch geometry: a two-dimensional grid of ⌈n / kGemmTile⌉ × ⌈m / kGemmTile⌉
 // blocks of kGemmThreads × kGemmThreads threads. Each block computes one

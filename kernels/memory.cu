@@ -2,7 +2,7 @@
 // over flat float32 arrays of n elements (any tensor shape, viewed as (n)).
 //
 // Launch geometry: one-dimensional, kMemoryBlock threads a block and
-// ⌈n / kMemoryBlock⌉ blocks, which the Go launcher caps; each thread walks the
+// ⌈n / kMemoryBlock⌉ blocks, capped by the Go launcher. Each thread walks the
 // array with a grid-sized stride, so any n fits one launch.
 #include "common.cuh"
 

@@ -39,8 +39,8 @@ enum class State { Ready, AtWarp, AtBlock, Done };
 
 // A saved execution context. On x86-64 a switch saves the callee-saved
 // registers on the old stack and swaps stack pointers (dmtc_emu_switch
-// below), tens of nanoseconds; elsewhere it falls back to ucontext, whose
-// swapcontext also makes a signal-mask system call on every switch.
+// below), which takes tens of nanoseconds. Other architectures fall back to
+// ucontext, whose swapcontext also makes a signal-mask system call.
 struct Context {
 #if defined(__x86_64__)
     void* sp = nullptr;
@@ -104,10 +104,10 @@ thread_local Runner* t_runner = nullptr;
 #if defined(__x86_64__)
 extern "C" void dmtc_emu_switch(void** save_sp, void* load_sp);
 
-// dmtc_emu_switch(save_sp, load_sp) pushes rbp, rbx, r12-r15 and the SSE and
-// x87 control words (the state the System V ABI makes callee-saved), stores
-// the stack pointer in *save_sp, loads load_sp and pops the same frame from
-// the other stack before returning on it.
+// dmtc_emu_switch(save_sp, load_sp) pushes the state that the System V ABI
+// makes callee-saved: rbp, rbx, r12-r15 and the SSE and x87 control words.
+// It stores the stack pointer in *save_sp, loads load_sp, and pops the same
+// frame from that stack before returning on it.
 asm(R"(
     .pushsection .text
     .globl dmtc_emu_switch

@@ -56,9 +56,10 @@ extern "C" __global__ void dmtc_emutest_dynamic_shared(float* out) {
     out[t] = buf[t];
 }
 
-// Block 0 writes its shared variable; every block then records what it sees
-// before writing. A block must never see another block's value: out[b] is NaN
-// for every b.
+// Every block records its shared variable before writing its own index into
+// it. Blocks run in order on one host thread, so a block would read the
+// previous block's index if shared memory were not per block and refilled:
+// out[b] must be NaN for every b.
 extern "C" __global__ void dmtc_emutest_shared_per_block(float* out) {
     DMTC_SHARED(float, value, );
     if (threadIdx.x == 0) out[blockIdx.x] = value;
@@ -70,8 +71,7 @@ extern "C" __global__ void dmtc_emutest_shared_per_block(float* out) {
 // the maximum of in[] with dmtc_atomic_max_float; counts[0] gets the number
 // of threads whose in[] value is positive, via __syncthreads_count, summed
 // over blocks.
-extern "C" __global__ void dmtc_emutest_atomics(const float* in, float* out,
-                                                long long* counts) {
+extern "C" __global__ void dmtc_emutest_atomics(const float* in, float* out, long long* counts) {
     const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
     atomicAdd(&out[0], 1.0f);
     dmtc_atomic_max_float(&out[1], in[i]);
