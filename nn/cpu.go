@@ -14,7 +14,8 @@ import (
 //
 // A CPU may be used from several goroutines. Ops that need scratch memory
 // (convolution, cosine similarity) serialise on an internal mutex and reuse
-// their scratch buffers across calls.
+// their scratch buffers across calls. Create one with NewCPU: the zero value
+// is not usable.
 type CPU struct {
 	threads int
 

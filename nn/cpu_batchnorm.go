@@ -34,7 +34,8 @@ func requireChannel(op, name string, t *Tensor) {
 // channel per work item. In training, a nil saveMean, saveInvStd, runMean or
 // runVar is skipped, and a batch with no values leaves all of them unchanged.
 // In evaluation runMean and runVar are required.
-func (c *CPU) BatchNorm(x, gamma, beta, runMean, runVar, saveMean, saveInvStd, y *Tensor, p BatchNormParams) {
+func (c *CPU) BatchNorm(x, gamma, beta, runMean, runVar, saveMean, saveInvStd, y *Tensor,
+	p BatchNormParams) {
 	const op = "BatchNorm"
 	n, ch, s := bnView(op, x)
 	requireShape(op, "y", y, x.Shape...)

@@ -34,12 +34,13 @@ func (g *convGeom) pointwise() bool {
 // newConvGeom checks the shapes of an input x (N,C,H,W), a filter w
 // (F,C,KH,KW) and an output y (N,F,OH,OW) and returns the geometry. The names
 // appear in the panic messages.
-func newConvGeom(op, xName string, x *Tensor, w *Tensor, yName string, y *Tensor, p ConvParams) convGeom {
+func newConvGeom(op, xName string, x, w *Tensor, yName string, y *Tensor, p ConvParams) convGeom {
 	requireRank(op, xName, x, 4)
 	requireRank(op, "w", w, 4)
 	requireRank(op, yName, y, 4)
 	if p.StrideH < 1 || p.StrideW < 1 || p.PadH < 0 || p.PadW < 0 {
-		panic(fmt.Sprintf("nn: cpu: %s: invalid %+v: strides must be at least 1 and paddings at least 0", op, p))
+		panic(fmt.Sprintf("nn: cpu: %s: invalid %+v: strides must be at least 1 and paddings at least 0",
+			op, p))
 	}
 	g := convGeom{
 		n: x.Shape[0], c: x.Shape[1], h: x.Shape[2], w: x.Shape[3],
