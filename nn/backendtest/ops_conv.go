@@ -53,7 +53,11 @@ func testConv(h *harness) {
 			// Nil gradient outputs are skipped.
 			e.b.Conv2DBackwardData(dy, w, nil, s.p)
 			e.b.Conv2DBackwardFilter(x, dy, nil, nil, s.p)
-			return []named{{"y", e.get(y)}, {"dx", e.get(dx)}, {"dw", e.get(dw)}, {"db", e.get(db)}}
+			dwOnly, dbOnly := e.grad(wShape...), e.grad(s.f)
+			e.b.Conv2DBackwardFilter(x, dy, dwOnly, nil, s.p)
+			e.b.Conv2DBackwardFilter(x, dy, nil, dbOnly, s.p)
+			return []named{{"y", e.get(y)}, {"dx", e.get(dx)}, {"dw", e.get(dw)}, {"db", e.get(db)},
+				{"dwOnly", e.get(dwOnly)}, {"dbOnly", e.get(dbOnly)}}
 		})
 		var bias64 []float64
 		if withBias {
@@ -67,8 +71,9 @@ func testConv(h *harness) {
 		h.checkOutputs(caseName, got[:1], ref[:1], map[string][]float64{"y": wantY}, gemmTol(taps))
 		h.checkOutputs(caseName, got[1:2], ref[1:2], map[string][]float64{"dx": plusInit(wantDx)},
 			gemmTol(s.f*s.kh*s.kw))
-		h.checkOutputs(caseName, got[2:], ref[2:], map[string][]float64{"dw": plusInit(wantDw), "db": plusInit(wantDb)},
-			gemmTol(s.n*oh*ow))
+		wantFilter := map[string][]float64{"dw": plusInit(wantDw), "db": plusInit(wantDb),
+			"dwOnly": plusInit(wantDw), "dbOnly": plusInit(wantDb)}
+		h.checkOutputs(caseName, got[2:], ref[2:], wantFilter, gemmTol(s.n*oh*ow))
 	}
 
 	// Hand-computed: a 3×3 ramp 1..9 with a 2×2 filter [1 0; 0 −1] and bias
