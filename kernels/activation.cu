@@ -8,8 +8,8 @@
 //   forward   y  = f(x)
 //   backward  dx += f'(x)·dy, reading x for ReLU and Softplus and y = f(x)
 //             for Sigmoid and Tanh.
-// Sigmoid, Tanh and Softplus are evaluated in double and rounded once, so the
-// results match a float64 host reference to the last bit in most cases.
+// Sigmoid, Tanh and Softplus are evaluated in double and rounded once to
+// float, as in the CPU backend.
 //
 // Bias ops view y and dy as (N, F, S), S the product of the trailing
 // dimensions (1 for a linear layer, OH·OW for a conv layer):
@@ -55,7 +55,8 @@ extern "C" __global__ void dmtc_activation_forward(const float* x, float* y, lon
         float v = x[i];
         float out;
         if (kind == kActReLU) {
-            out = v > 0 ? v : 0.0f;
+            // NaN passes through, as in PyTorch, so that it stays visible.
+            out = (v > 0 || v != v) ? v : 0.0f;
         } else if (kind == kActSigmoid) {
             out = (float)activation_sigmoid((double)v);
         } else if (kind == kActTanh) {

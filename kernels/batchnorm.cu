@@ -10,7 +10,8 @@
 //                  runMean = (1 − momentum)·runMean + momentum·mean,
 //                  runVar  = (1 − momentum)·runVar + momentum·Σ(x − mean)²/(M − 1)
 //                  (divided by 1 when M = 1). Null save or running pointers
-//                  are skipped.
+//                  are skipped. The launcher skips an empty batch (M = 0),
+//                  which has no statistics.
 //   forward_eval   y = gamma·(x − runMean)/√(runVar + eps) + beta
 //   backward       with x̂ = (x − mean)·invstd from the saved statistics:
 //                  dbeta += Σdy, dgamma += Σdy·x̂,

@@ -1,11 +1,13 @@
-// Block-wide reductions shared by the op families.
+// Block-wide tree reductions shared by the op families. Unlike
+// dmtc_block_sum in common.cuh (float, warp shuffles) they take any element
+// type, so the statistics and losses can be summed in double.
 //
 // Every helper expects a one-dimensional block of exactly BLOCK threads
 // (BLOCK a power of two), is called by all of them, and returns the result
-// to all of them. The tree reduction adds in a fixed order, so a result
-// depends only on the inputs and BLOCK, never on thread scheduling. The
-// caller passes a __shared__ array of BLOCK elements, which the helper may
-// reuse as soon as it returns.
+// to all of them. The tree adds in a fixed order, so a result depends only
+// on the inputs and BLOCK, never on thread scheduling. The caller passes a
+// DMTC_SHARED array of BLOCK elements, which it may reuse as soon as the
+// helper returns.
 #pragma once
 
 #include "common.cuh"

@@ -18,9 +18,10 @@
 // launcher fixes the grid from the element count alone and dmtc_softmax_sum
 // adds the partials in one block, so the loss is bit-for-bit repeatable.
 //   cross-entropy  logits (N, K), labels (N) as float class indices or −1.
-//                  result[1] = labelled rows, result[2] = labels outside
-//                  [−1, K) or not integral; rowloss (N) = lse − logit[label];
-//                  dlogits += scale/count·(softmax − onehot).
+//                  result[1] = labelled rows, result[2] = labels that are
+//                  neither −1 nor an integer in [0, K); rowloss (N) =
+//                  lse − logit[label], 0 for other rows; dlogits +=
+//                  scale/count·(softmax − onehot) on labelled rows.
 //   BCE            p, target, dp flat (n); p clamped to [1e−7, 1 − 1e−7];
 //                  dp += scale/n·(p − t)/(p(1 − p)), 0 where p was clamped.
 //   JSD MI         softplus(sign·x) summed over x (n), sign −1 for positive
