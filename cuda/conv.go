@@ -8,10 +8,13 @@ import (
 	"github.com/dmtc-go/dmtc/nn"
 )
 
-// convTile matches kConvTile in kernels/conv.cu (checked by
-// TestKernelConstantsMatch): each block computes a convTile×convTile tile of
-// one implicit GEMM.
-const convTile = 16
+// Launch geometry of kernels/conv.cu (checked by TestKernelConstantsMatch):
+// a block of convThreads×convThreads threads computes a convTile×convTile
+// tile of one implicit GEMM.
+const (
+	convTile    = 64
+	convThreads = 16
+)
 
 // convDims holds the sizes of one convolution.
 type convDims struct {
@@ -72,7 +75,7 @@ func convLaunch(e *exec, kernel string, rows, cols int, d convDims, tensors ...*
 	}
 	args = append(args, d.args()...)
 	grid := dim3{blocksFor(cols, convTile), blocksFor(rows, convTile), 1}
-	return e.launch(kernel, grid, dim3{convTile, convTile, 1}, 0, args...)
+	return e.launch(kernel, grid, dim3{convThreads, convThreads, 1}, 0, args...)
 }
 
 // Conv2D computes y = conv(x, w) + bias (cross-correlation, as in PyTorch)

@@ -19,16 +19,24 @@
 //   backward_filter  dw (F × C·KH·KW) += dy (F × N·OH·OW) · col(x)ᵀ
 //
 // Each product is summed over the reduction index in ascending order, in
-// float within a kConvTile-wide slice and in double across slices, so
+// float within a kConvSlice-wide slice and in double across slices, so
 // results repeat bit for bit and long reductions (the filter gradient sums
 // N·OH·OW terms) keep float accuracy.
 //
-// Launch geometry: blocks of kConvTile×kConvTile threads, grid
+// Launch geometry: blocks of kConvThreads×kConvThreads threads, grid
 // (⌈cols/kConvTile⌉, ⌈rows/kConvTile⌉) for the rows × cols output matrix of
-// each product above. Each thread computes one output element from operand
-// tiles staged in shared memory.
+// each product above. A block computes a kConvTile×kConvTile output tile
+// from operand slices staged in shared memory; each thread accumulates a
+// kConvMicro×kConvMicro subset of it, rows and columns kConvThreads apart.
 
-constexpr int kConvTile = 16;
+constexpr int kConvTile = 64;
+constexpr int kConvThreads = 16;
+constexpr int kConvSlice = 16;  // reduction indices staged per step
+constexpr int kConvMicro = kConvTile / kConvThreads;
+
+static_assert(kConvTile % kConvThreads == 0, "a thread computes a whole micro-tile");
+static_assert((kConvTile * kConvSlice) % (kConvThreads * kConvThreads) == 0,
+              "every thread loads the same number of operand elements");
 
 // ConvShape carries the sizes of one convolution inside the device code;
 // kernels build it from their 64-bit scalar parameters.
@@ -138,34 +146,78 @@ struct ConvBackwardFilter {
     }
 };
 
-// conv_gemm computes one output element per thread of the product that p
-// describes. tile_a and tile_b are kConvTile×(kConvTile+1) shared arrays
-// (one padding column against bank conflicts). All threads of the block
-// reach every barrier, including those whose output lies past the edge.
+// conv_gemm computes the product that p describes, one kConvTile×kConvTile
+// output tile per block. tile_a[k][r] holds A(row0 + r, k0 + k) and
+// tile_b[k][c] holds B(k0 + k, col0 + c); both are kConvSlice×(kConvTile+1)
+// shared arrays, the extra column against bank conflicts. All threads of
+// the block reach every barrier, including those whose outputs lie past the
+// edge.
 template <class Problem>
 __device__ inline void conv_gemm(const Problem& p, float (*tile_a)[kConvTile + 1],
                                  float (*tile_b)[kConvTile + 1]) {
-    long long rows = p.rows(), cols = p.cols(), depth = p.depth();
-    long long row = (long long)blockIdx.y * kConvTile + threadIdx.y;
-    long long col = (long long)blockIdx.x * kConvTile + threadIdx.x;
-    long long a_row = row;
-    long long b_col = col;
-    double acc = 0;
-    for (long long k0 = 0; k0 < depth; k0 += kConvTile) {
-        long long ka = k0 + threadIdx.x;
-        long long kb = k0 + threadIdx.y;
-        tile_a[threadIdx.y][threadIdx.x] = (a_row < rows && ka < depth) ? p.a(a_row, ka) : 0.0f;
-        tile_b[threadIdx.y][threadIdx.x] = (kb < depth && b_col < cols) ? p.b(kb, b_col) : 0.0f;
-        __syncthreads();
-        float slice = 0;
-        for (int t = 0; t < kConvTile; t++) {
-            slice += tile_a[threadIdx.y][t] * tile_b[t][threadIdx.x];
+    const long long rows = p.rows(), cols = p.cols(), depth = p.depth();
+    const long long row0 = (long long)blockIdx.y * kConvTile;
+    const long long col0 = (long long)blockIdx.x * kConvTile;
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int linear = ty * kConvThreads + tx;
+    constexpr int kBlockThreads = kConvThreads * kConvThreads;
+    constexpr int kLoads = kConvTile * kConvSlice / kBlockThreads;
+
+    double acc[kConvMicro][kConvMicro];
+    for (int i = 0; i < kConvMicro; i++) {
+        for (int j = 0; j < kConvMicro; j++) {
+            acc[i][j] = 0;
         }
-        acc += (double)slice;
+    }
+    for (long long k0 = 0; k0 < depth; k0 += kConvSlice) {
+        // A is read along k and B along the columns, the directions in which
+        // consecutive threads most often touch consecutive addresses.
+        for (int e = 0; e < kLoads; e++) {
+            int idx = linear + e * kBlockThreads;
+            int k = idx % kConvSlice, r = idx / kConvSlice;
+            long long row = row0 + r, kk = k0 + k;
+            tile_a[k][r] = (row < rows && kk < depth) ? p.a(row, kk) : 0.0f;
+        }
+        for (int e = 0; e < kLoads; e++) {
+            int idx = linear + e * kBlockThreads;
+            int c = idx % kConvTile, k = idx / kConvTile;
+            long long col = col0 + c, kk = k0 + k;
+            tile_b[k][c] = (kk < depth && col < cols) ? p.b(kk, col) : 0.0f;
+        }
+        __syncthreads();
+        float slice[kConvMicro][kConvMicro];
+        for (int i = 0; i < kConvMicro; i++) {
+            for (int j = 0; j < kConvMicro; j++) {
+                slice[i][j] = 0;
+            }
+        }
+        for (int k = 0; k < kConvSlice; k++) {
+            float a[kConvMicro], b[kConvMicro];
+            for (int i = 0; i < kConvMicro; i++) {
+                a[i] = tile_a[k][ty + i * kConvThreads];
+                b[i] = tile_b[k][tx + i * kConvThreads];
+            }
+            for (int i = 0; i < kConvMicro; i++) {
+                for (int j = 0; j < kConvMicro; j++) {
+                    slice[i][j] += a[i] * b[j];
+                }
+            }
+        }
+        for (int i = 0; i < kConvMicro; i++) {
+            for (int j = 0; j < kConvMicro; j++) {
+                acc[i][j] += (double)slice[i][j];
+            }
+        }
         __syncthreads();
     }
-    if (row < rows && col < cols) {
-        p.store(row, col, acc);
+    for (int i = 0; i < kConvMicro; i++) {
+        long long row = row0 + ty + i * kConvThreads;
+        for (int j = 0; j < kConvMicro; j++) {
+            long long col = col0 + tx + j * kConvThreads;
+            if (row < rows && col < cols) {
+                p.store(row, col, acc[i][j]);
+            }
+        }
     }
 }
 
@@ -195,8 +247,8 @@ extern "C" __global__ void dmtc_conv_forward(const float* x, const float* w, con
                                              long long wd, long long f, long long kh, long long kw,
                                              long long oh, long long ow, long long sh, long long sw,
                                              long long ph, long long pw) {
-    DMTC_SHARED(float, tile_a, [kConvTile][kConvTile + 1]);
-    DMTC_SHARED(float, tile_b, [kConvTile][kConvTile + 1]);
+    DMTC_SHARED(float, tile_a, [kConvSlice][kConvTile + 1]);
+    DMTC_SHARED(float, tile_b, [kConvSlice][kConvTile + 1]);
     ConvForward p;
     p.x = x;
     p.w = w;
@@ -212,8 +264,8 @@ extern "C" __global__ void dmtc_conv_backward_data(const float* dy, const float*
                                                    long long kw, long long oh, long long ow,
                                                    long long sh, long long sw, long long ph,
                                                    long long pw) {
-    DMTC_SHARED(float, tile_a, [kConvTile][kConvTile + 1]);
-    DMTC_SHARED(float, tile_b, [kConvTile][kConvTile + 1]);
+    DMTC_SHARED(float, tile_a, [kConvSlice][kConvTile + 1]);
+    DMTC_SHARED(float, tile_b, [kConvSlice][kConvTile + 1]);
     ConvBackwardData p;
     p.dy = dy;
     p.w = w;
@@ -228,8 +280,8 @@ extern "C" __global__ void dmtc_conv_backward_filter(const float* x, const float
                                                      long long kw, long long oh, long long ow,
                                                      long long sh, long long sw, long long ph,
                                                      long long pw) {
-    DMTC_SHARED(float, tile_a, [kConvTile][kConvTile + 1]);
-    DMTC_SHARED(float, tile_b, [kConvTile][kConvTile + 1]);
+    DMTC_SHARED(float, tile_a, [kConvSlice][kConvTile + 1]);
+    DMTC_SHARED(float, tile_b, [kConvSlice][kConvTile + 1]);
     ConvBackwardFilter p;
     p.x = x;
     p.dy = dy;
