@@ -26,8 +26,10 @@
 // Launch geometry: blocks of kConvThreads×kConvThreads threads, grid
 // (⌈cols/kConvTile⌉, ⌈rows/kConvTile⌉) for the rows × cols output matrix of
 // each product above. A block computes a kConvTile×kConvTile output tile
-// from operand slices staged in shared memory; each thread accumulates a
-// kConvMicro×kConvMicro subset of it, rows and columns kConvThreads apart.
+// from operand slices staged in shared memory. Each thread accumulates
+// kConvMicro×kConvMicro outputs of the tile, rows and columns kConvThreads
+// apart, so per reduction step it makes 2·kConvMicro shared-memory reads for
+// kConvMicro² multiply-adds.
 
 constexpr int kConvTile = 64;
 constexpr int kConvThreads = 16;
@@ -147,8 +149,8 @@ struct ConvBackwardFilter {
 };
 
 // conv_gemm computes the product that p describes, one kConvTile×kConvTile
-// output tile per block. tile_a[k][r] holds A(row0 + r, k0 + k) and
-// tile_b[k][c] holds B(k0 + k, col0 + c); both are kConvSlice×(kConvTile+1)
+// output tile per block. tile_a[k][r] contains A(row0 + r, k0 + k) and
+// tile_b[k][c] contains B(k0 + k, col0 + c); both are kConvSlice×(kConvTile+1)
 // shared arrays, the extra column against bank conflicts. All threads of
 // the block reach every barrier, including those whose outputs lie past the
 // edge.
