@@ -367,24 +367,29 @@ void Runner::run_warp(std::size_t first, std::size_t end) {
 }
 
 void Runner::release_block_barrier(std::size_t nthreads) {
-    BlockOp op = BlockOp::Sync;
-    bool first = true;
+    const Thread* first = nullptr;
     int count = 0, all = 1, any = 0;
     for (std::size_t i = 0; i < nthreads; i++) {
         const Fiber& f = fibers_[i];
         if (f.state != State::AtBlock) continue;
-        if (first) {
-            op = f.thread.block_op;
-            first = false;
-        } else if (f.thread.block_op != op) {
-            return failf("threads wait at different __syncthreads variants");
+        if (first == nullptr) {
+            first = &f.thread;
+        } else if (f.thread.block_line != first->block_line ||
+                   std::strcmp(f.thread.block_file, first->block_file) != 0 ||
+                   f.thread.block_op != first->block_op) {
+            const uint3 a = first->thread_idx, b = f.thread.thread_idx;
+            return failf(
+                "divergent __syncthreads: thread (%u,%u,%u) waits at %s:%d, thread (%u,%u,%u) "
+                "at %s:%d",
+                a.x, a.y, a.z, first->block_file, first->block_line, b.x, b.y, b.z,
+                f.thread.block_file, f.thread.block_line);
         }
         count += f.thread.block_pred != 0;
         all &= f.thread.block_pred != 0;
         any |= f.thread.block_pred != 0;
     }
     int result = 0;
-    switch (op) {
+    switch (first != nullptr ? first->block_op : BlockOp::Sync) {
         case BlockOp::Count:
             result = count;
             break;
@@ -504,10 +509,12 @@ std::uint64_t warp_collective(WarpOp op, unsigned int mask, std::uint64_t value,
     return f->thread.warp_result;
 }
 
-int block_barrier(BlockOp op, int pred) {
+int block_barrier(BlockOp op, int pred, const char* file, int line) {
     Runner* r = t_runner;
     Fiber* f = r->current;
     f->thread.block_op = op;
+    f->thread.block_file = file;
+    f->thread.block_line = line;
     f->thread.block_pred = pred;
     f->state = State::AtBlock;
     switch_context(f->context, r->scheduler);

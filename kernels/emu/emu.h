@@ -73,8 +73,10 @@ struct Thread {
     int warp_width;
     std::uint64_t warp_value;
     std::uint64_t warp_result;
-    // Block barrier in progress.
+    // Block barrier in progress, with the source location of its call.
     BlockOp block_op;
+    const char* block_file;
+    int block_line;
     int block_pred;
     int block_result;
 };
@@ -93,7 +95,8 @@ const BlockState& current_block();
 std::uint64_t warp_collective(WarpOp op, unsigned int mask, std::uint64_t value, int arg,
                               int width);
 // Yields at a block barrier and returns the reduced predicate (Count, And, Or).
-int block_barrier(BlockOp op, int pred);
+// file and line locate the __syncthreads call, to detect divergent barriers.
+int block_barrier(BlockOp op, int pred, const char* file, int line);
 
 // Returns the per-block storage for the static shared variable identified by
 // tag (the address of a function-local static). Every thread of the block
@@ -174,15 +177,24 @@ struct Thunk<void (*)(A...), f> {
 
 // ---- Barriers and warp collectives -----------------------------------------
 
-inline void __syncthreads() { dmtc_emu::block_barrier(dmtc_emu::BlockOp::Sync, 0); }
-inline int __syncthreads_count(int pred) {
-    return dmtc_emu::block_barrier(dmtc_emu::BlockOp::Count, pred);
+// The default arguments record the caller's source location. Threads that
+// wait at __syncthreads calls on different lines fail the launch: CUDA allows
+// __syncthreads in conditional code only when the whole block takes the same
+// branch.
+inline void __syncthreads(const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+    dmtc_emu::block_barrier(dmtc_emu::BlockOp::Sync, 0, file, line);
 }
-inline int __syncthreads_and(int pred) {
-    return dmtc_emu::block_barrier(dmtc_emu::BlockOp::And, pred);
+inline int __syncthreads_count(int pred, const char* file = __builtin_FILE(),
+                               int line = __builtin_LINE()) {
+    return dmtc_emu::block_barrier(dmtc_emu::BlockOp::Count, pred, file, line);
 }
-inline int __syncthreads_or(int pred) {
-    return dmtc_emu::block_barrier(dmtc_emu::BlockOp::Or, pred);
+inline int __syncthreads_and(int pred, const char* file = __builtin_FILE(),
+                             int line = __builtin_LINE()) {
+    return dmtc_emu::block_barrier(dmtc_emu::BlockOp::And, pred, file, line);
+}
+inline int __syncthreads_or(int pred, const char* file = __builtin_FILE(),
+                            int line = __builtin_LINE()) {
+    return dmtc_emu::block_barrier(dmtc_emu::BlockOp::Or, pred, file, line);
 }
 
 inline void __syncwarp(unsigned int mask = 0xffffffffu) {

@@ -37,8 +37,8 @@ void test_reverse() {
     int rc = launch("dmtc_emutest_reverse", 1, n, 0, {addr(in.data()), addr(out.data())});
     check(rc == 0, std::string("reverse: launch failed: ") + dmtc_emu_last_error());
     for (int i = 0; i < n; i++) {
-        check(out[i] == in[n - 1 - i], "reverse: out[" + std::to_string(i) + "] = " +
-                                           std::to_string(out[i]) + ", want " +
+        check(out[i] == in[n - 1 - i], "reverse: out[" + std::to_string(i) +
+                                           "] = " + std::to_string(out[i]) + ", want " +
                                            std::to_string(in[n - 1 - i]));
     }
 }
@@ -82,7 +82,8 @@ void test_block_reductions() {
             }
         }
         in[static_cast<std::size_t>(rows - 1) * block + block / 2] = NAN;
-        int rc = launch("dmtc_emutest_row_sum", rows, block, 0, {addr(in.data()), addr(sum.data())});
+        int rc =
+            launch("dmtc_emutest_row_sum", rows, block, 0, {addr(in.data()), addr(sum.data())});
         check(rc == 0, std::string("row sum: launch failed: ") + dmtc_emu_last_error());
         rc = launch("dmtc_emutest_row_max", rows, block, 0, {addr(in.data()), addr(mx.data())});
         check(rc == 0, std::string("row max: launch failed: ") + dmtc_emu_last_error());
@@ -94,10 +95,10 @@ void test_block_reductions() {
                                             std::to_string(r) + ": got " + std::to_string(mx[r]) +
                                             ", want " + std::to_string(want_max[r]));
         }
-        check(std::isnan(sum[rows - 1]), "row sum with a NaN input must be NaN, block " +
-                                             std::to_string(block));
-        check(std::isnan(mx[rows - 1]), "row max with a NaN input must be NaN, block " +
-                                            std::to_string(block));
+        check(std::isnan(sum[rows - 1]),
+              "row sum with a NaN input must be NaN, block " + std::to_string(block));
+        check(std::isnan(mx[rows - 1]),
+              "row max with a NaN input must be NaN, block " + std::to_string(block));
     }
 }
 
@@ -120,9 +121,8 @@ void test_shared_per_block() {
     int rc = launch("dmtc_emutest_shared_per_block", blocks, 32, 0, {addr(out.data())});
     check(rc == 0, std::string("shared per block: launch failed: ") + dmtc_emu_last_error());
     for (int b = 0; b < blocks; b++) {
-        check(std::isnan(out[b]), "shared per block: block " + std::to_string(b) +
-                                      " saw " + std::to_string(out[b]) +
-                                      ", want NaN (fresh shared memory)");
+        check(std::isnan(out[b]), "shared per block: block " + std::to_string(b) + " saw " +
+                                      std::to_string(out[b]) + ", want NaN (fresh shared memory)");
     }
 }
 
@@ -142,9 +142,8 @@ void test_atomics() {
     check(out[0] == static_cast<float>(blocks * block),
           "atomics: atomicAdd count " + std::to_string(out[0]));
     check(out[1] == 50.0f, "atomics: float max " + std::to_string(out[1]) + ", want 50");
-    check(counts[0] == positive, "atomics: __syncthreads_count total " +
-                                     std::to_string(counts[0]) + ", want " +
-                                     std::to_string(positive));
+    check(counts[0] == positive, "atomics: __syncthreads_count total " + std::to_string(counts[0]) +
+                                     ", want " + std::to_string(positive));
 }
 
 void test_shuffles() {
@@ -162,8 +161,7 @@ void test_shuffles() {
         // Width 8: a source beyond the lane's 8-lane segment returns its own value.
         const int src = (i % 8) + delta < 8 ? i + delta : i;
         check(out[i] == in[src], "shuffles: shfl_down lane " + std::to_string(i) + " got " +
-                                     std::to_string(out[i]) + ", want " +
-                                     std::to_string(in[src]));
+                                     std::to_string(out[i]) + ", want " + std::to_string(in[src]));
         check(out[32 + i] == static_cast<float>(want_ballot),
               "shuffles: ballot lane " + std::to_string(i));
     }
@@ -176,6 +174,16 @@ void test_divergent_shuffle_fails() {
     check(rc != 0, "divergent shuffle: launch must fail");
     check(err.find("has returned") != std::string::npos,
           "divergent shuffle: error should say a lane has returned, got: " + err);
+}
+
+void test_divergent_syncthreads_fails() {
+    std::vector<float> out(32);
+    int rc = launch("dmtc_emutest_divergent_syncthreads", 1, 32, 0, {addr(out.data())});
+    const std::string err = dmtc_emu_last_error();
+    check(rc != 0, "divergent __syncthreads: launch must fail");
+    check(err.find("divergent __syncthreads") != std::string::npos &&
+              err.find("selftest_kernels.cu") != std::string::npos,
+          "divergent __syncthreads: error should name both call sites, got: " + err);
 }
 
 void test_launch_errors() {
@@ -200,6 +208,7 @@ int main() {
     test_atomics();
     test_shuffles();
     test_divergent_shuffle_fails();
+    test_divergent_syncthreads_fails();
     test_launch_errors();
     if (failures != 0) {
         std::fprintf(stderr, "emulator self-test: %d failures\n", failures);

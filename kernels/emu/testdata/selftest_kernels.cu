@@ -100,6 +100,20 @@ extern "C" __global__ void dmtc_emutest_divergent_shuffle(float* out) {
     out[t] = __shfl_xor_sync(0xffffffffu, 1.0f, 1);
 }
 
+// Wrong on purpose: the two halves of the block wait at different
+// __syncthreads calls, which CUDA does not allow. The emulator must report it.
+extern "C" __global__ void dmtc_emutest_divergent_syncthreads(float* out) {
+    const int t = static_cast<int>(threadIdx.x);
+    if (t < 16) {
+        out[t] = 1.0f;
+        __syncthreads();
+    } else {
+        out[t] = 2.0f;
+        __syncthreads();
+    }
+}
+
+DMTC_REGISTER_KERNEL(dmtc_emutest_divergent_syncthreads);
 DMTC_REGISTER_KERNEL(dmtc_emutest_reverse);
 DMTC_REGISTER_KERNEL(dmtc_emutest_reverse_missing_sync);
 DMTC_REGISTER_KERNEL(dmtc_emutest_row_sum);
