@@ -121,35 +121,10 @@ func (g *GPU) CrossEntropy(logits, labels, dlogits *nn.Tensor, scale float32) fl
 	if n == 0 {
 		return 0
 	}
-	// result holds the summed row losses, the labelled-row count and the
-	// invalid-label count.
 	var result [3]float32
 	var badLabel string
 	g.run(op, func(e *exec) error {
-		res, err := newScratch(e, len(result))
-		if err != nil {
-			return err
-		}
-		defer e.mem().release(res.ptr)
-		rows, err := newScratch(e, n)
-		if err != nil {
-			return err
-		}
-		defer e.mem().release(rows.ptr)
-		block := dim3{softmaxBlock, 1, 1}
-		if err := e.launch("dmtc_softmax_cross_entropy_count", dim3{1, 1, 1}, block, 0,
-			argPtr(labels), res.at(0), argInt(n), argInt(k)); err != nil {
-			return err
-		}
-		if err := e.launch("dmtc_softmax_cross_entropy_rows", dim3{n, 1, 1}, block, 0,
-			argPtr(logits), argPtr(labels), res.at(0), argPtr(dlogits), rows.at(0), argInt(n),
-			argInt(k), argFloat(scale)); err != nil {
-			return err
-		}
-		if err := sumInto(e, rows.at(0), res.at(0), n); err != nil {
-			return err
-		}
-		if err := res.read(e, result[:]); err != nil {
+		if err := launchCrossEntropy(e, logits, labels, dlogits, n, k, scale, &result); err != nil {
 			return err
 		}
 		if result[2] != 0 {
@@ -157,6 +132,7 @@ func (g *GPU) CrossEntropy(logits, labels, dlogits *nn.Tensor, scale float32) fl
 		}
 		return nil
 	})
+
 	if badLabel != "" {
 		panic(fmt.Sprintf("%s: %s: %s is not a class index in [0, %d) or −1 for no label",
 			g.name, op, badLabel, k))
@@ -165,6 +141,39 @@ func (g *GPU) CrossEntropy(logits, labels, dlogits *nn.Tensor, scale float32) fl
 		return 0
 	}
 	return float32(float64(result[0]) / float64(result[1]))
+}
+
+// launchCrossEntropy runs the cross-entropy kernels and copies back result:
+// the summed row losses, the labelled-row count and the invalid-label count.
+func launchCrossEntropy(e *exec, logits, labels, dlogits *nn.Tensor, n, k int, scale float32,
+	result *[3]float32) error {
+	res, err := newScratch(e, len(result))
+	if err != nil {
+		return err
+	}
+	defer e.mem().release(res.ptr)
+	rows, err := newScratch(e, n)
+	if err != nil {
+		return err
+	}
+	defer e.mem().release(rows.ptr)
+
+	block := dim3{softmaxBlock, 1, 1}
+	err = e.launch("dmtc_softmax_cross_entropy_count", dim3{1, 1, 1}, block, 0,
+		argPtr(labels), res.at(0), argInt(n), argInt(k))
+	if err != nil {
+		return err
+	}
+	err = e.launch("dmtc_softmax_cross_entropy_rows", dim3{n, 1, 1}, block, 0,
+		argPtr(logits), argPtr(labels), res.at(0), argPtr(dlogits), rows.at(0), argInt(n),
+		argInt(k), argFloat(scale))
+	if err != nil {
+		return err
+	}
+	if err := sumInto(e, rows.at(0), res.at(0), n); err != nil {
+		return err
+	}
+	return res.read(e, result[:])
 }
 
 // firstBadLabel downloads labels and describes the first one that is not −1
