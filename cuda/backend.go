@@ -28,6 +28,8 @@ type GPU struct {
 	closed bool
 }
 
+var _ nn.Backend = (*GPU)(nil)
+
 // Buf is a tensor's device storage: a device pointer and an element count.
 type Buf struct {
 	ptr   devicePtr
