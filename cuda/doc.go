@@ -14,10 +14,10 @@
 //
 // Both GPU builds need `cmake -S . -B build && cmake --build build` first.
 //
-// A cuda build also runs on a machine without a usable GPU: New returns an
-// error that says why (see cuinit_cuda.go for how the package keeps
-// gorgonia.org/cu's package init from exiting the process), and device
-// tests skip with that error.
+// A cuda build also runs on a machine without a usable GPU. New then returns
+// the driver's reason as an error, and device tests skip with it;
+// cuinit_cuda.go explains how the package keeps gorgonia.org/cu's package
+// init from exiting the process.
 //
 // All driver calls happen on one goroutine locked to an OS thread, which
 // owns the CUDA context. Each backend op is one job on that goroutine, so an
