@@ -13,6 +13,7 @@ missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v nvcc >/dev/null || missing+=(nvidia-cuda-toolkit)
 command -v g++ >/dev/null || missing+=(g++)
+command -v clang-format >/dev/null || missing+=(clang-format)
 if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     # nvidia-cuda-toolkit is in Debian's non-free component.
@@ -26,7 +27,11 @@ if ((${#missing[@]})); then
 fi
 nvcc --version | tail -1
 
-# ---- kernels: fatbins, emulation library, emulator self-test -------------------
+# ---- kernels: formatting, fatbins, emulation library, emulator self-test -------
+log "clang-format"
+clang-format --dry-run --Werror kernels/*.cu kernels/*.cuh kernels/emu/*.h kernels/emu/*.cc \
+    kernels/emu/testdata/*.cu
+
 log "cmake build"
 cmake -S . -B build -DDMTC_FATBIN=ON
 cmake --build build -j "$(nproc)"
