@@ -109,3 +109,12 @@ func TestMismatchedLengthsPanic(t *testing.T) {
 	g.Free(a)
 	require.Panics(t, func() { g.Fill(a, 1) }, "Fill after Free")
 }
+
+// Axpy with x and y the same tensor computes y = (1 + alpha)·y.
+func TestAxpyInPlace(t *testing.T) {
+	g := newTestGPU(t)
+	y := guarded(g, []float32{1, -2, 4}, 3)
+	g.Axpy(0.5, y, y)
+	got := download(t, g, y, "Axpy in place")
+	require.Equal(t, []float32{1.5, -3, 6}, got, "Axpy(0.5, y, y) of (1, -2, 4)")
+}

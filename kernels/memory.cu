@@ -29,10 +29,10 @@ extern "C" __global__ void __launch_bounds__(kMemoryBlock)
     }
 }
 
-// y[i] += alpha·x[i] for i < n.
+// y[i] += alpha·x[i] for i < n. x and y may be the same array, so neither is
+// __restrict__.
 extern "C" __global__ void __launch_bounds__(kMemoryBlock)
-    dmtc_memory_axpy(double alpha, const float* __restrict__ x, float* __restrict__ y,
-                     long long n) {
+    dmtc_memory_axpy(double alpha, const float* x, float* y, long long n) {
     const float a = static_cast<float>(alpha);
     const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
     for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
