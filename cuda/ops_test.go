@@ -3,8 +3,10 @@
 package cuda
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -195,4 +197,62 @@ func TestLossesPastPartialSumCap(t *testing.T) {
 // relErr returns |got − want| / |want|, with |want| floored at 1e−30.
 func relErr(got float32, want float64) float64 {
 	return math.Abs(float64(got)-want) / math.Max(math.Abs(want), 1e-30)
+}
+
+// TestOpShapeMismatchPanics requires every op family to reject a bad shape
+// on the caller's goroutine with a message that names the backend and the
+// op, before anything is queued.
+func TestOpShapeMismatchPanics(t *testing.T) {
+	g := newTestGPU(t)
+	x4 := g.Alloc(2, 3, 5, 5)
+	conv := nn.ConvParams{StrideH: 1, StrideW: 1}
+	pool := nn.PoolParams{KH: 2, KW: 2, StrideH: 2, StrideW: 2}
+	cases := []struct {
+		op  string
+		run func()
+	}{
+		{"Conv2D", func() { g.Conv2D(x4, g.Alloc(4, 2, 3, 3), nil, g.Alloc(2, 4, 3, 3), conv) }},
+		{"Conv2DBackwardData", func() {
+			g.Conv2DBackwardData(g.Alloc(2, 4, 3, 3), g.Alloc(4, 3, 3, 3), g.Alloc(2, 3, 6, 5), conv)
+		}},
+		{"Conv2DBackwardFilter", func() {
+			g.Conv2DBackwardFilter(x4, g.Alloc(2, 4, 3, 3), g.Alloc(4, 3, 3, 3), g.Alloc(5), conv)
+		}},
+		{"BatchNorm", func() {
+			g.BatchNorm(x4, g.Alloc(2), g.Alloc(3), nil, nil, nil, nil, g.Alloc(2, 3, 5, 5),
+				nn.BatchNormParams{Training: true, Momentum: 0.1, Eps: 1e-5})
+		}},
+		{"BatchNormBackward", func() {
+			g.BatchNormBackward(x4, g.Alloc(2, 3, 5, 4), g.Alloc(3), g.Alloc(3), g.Alloc(3), nil, nil, nil)
+		}},
+		{"MaxPool2D", func() { g.MaxPool2D(x4, g.Alloc(2, 3, 3, 3), pool) }},
+		{"AvgPool2DBackward", func() { g.AvgPool2DBackward(g.Alloc(2, 3, 2, 3), x4, pool) }},
+		{"Activate", func() { g.Activate(nn.Tanh, g.Alloc(4), g.Alloc(5)) }},
+		{"AddBias", func() { g.AddBias(g.Alloc(2, 3, 4), g.Alloc(4)) }},
+		{"Softmax", func() { g.Softmax(g.Alloc(2, 3), g.Alloc(3, 2)) }},
+		{"CrossEntropy", func() { g.CrossEntropy(g.Alloc(2, 3), g.Alloc(3), nil, 1) }},
+		{"JSDMutualInfo", func() { g.JSDMutualInfo(g.Alloc(3), g.Alloc(4), g.Alloc(4), nil, 1) }},
+		{"L2NormalizeRows", func() { g.L2NormalizeRows(g.Alloc(2, 3), g.Alloc(2, 3), g.Alloc(3)) }},
+		{"CosineSimilarity", func() { g.CosineSimilarity(g.Alloc(2, 3), g.Alloc(4, 5), g.Alloc(2, 4)) }},
+		{"TopK", func() { g.TopK(g.Alloc(3, 4), g.Alloc(3, 2), 3, false) }},
+		{"TileConcat", func() { g.TileConcat(g.Alloc(2, 3), g.Alloc(2, 4, 2, 2), g.Alloc(2, 6, 2, 2)) }},
+		{"Adam", func() {
+			g.Adam(g.Alloc(3), g.Alloc(3), g.Alloc(3), g.Alloc(4), nn.AdamParams{LR: 1e-3, Step: 1})
+		}},
+	}
+	for _, tc := range cases {
+		var message string
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					message = fmt.Sprint(r)
+				}
+			}()
+			tc.run()
+		}()
+		require.NotEmptyf(t, message, "%s with mismatched shapes must panic", tc.op)
+		assert.Truef(t, strings.HasPrefix(message, g.Name()+": "+tc.op+": "),
+			"%s: panic message %q must start with %q", tc.op, message, g.Name()+": "+tc.op+": ")
+	}
+	require.NoError(t, g.Sync(), "Sync after the rejected ops")
 }
