@@ -6,9 +6,11 @@
 // OH = (H + 2·padH − KH)/strideH + 1 and likewise OW. Window (oh, ow) covers
 // rows oh·strideH − padH .. + KH − 1 and columns ow·strideW − padW .. + KW − 1.
 //   max_forward   y = maximum over the window's in-range cells; padded cells
-//                 are −∞, so a window of padding only gives −∞. NaN wins over numbers.
-//   max_backward  dx += dy of every window whose first maximum in row-major
-//                 order is this cell.
+//                 are −∞, so a window of padding only gives −∞.
+//   max_backward  dx += dy of every window whose chosen maximum is this cell:
+//                 the first maximum in row-major order, except that a NaN
+//                 wins over any number and the last of several NaNs wins
+//                 (PyTorch's rule). A window of −∞ chooses its first cell.
 //   avg_forward   y = Σ window / (KH·KW) in double, padded cells counting as 0.
 //   avg_backward  dx += Σ dy / (KH·KW) over the windows covering this cell.
 //
