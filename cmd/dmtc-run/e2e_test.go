@@ -668,7 +668,7 @@ func TestE2EFinishedOutputDir(t *testing.T) {
 
 	stdout, err := runCommand(t, tinyArgs(out, "--suite", suite))
 	require.Error(t, err, "run into a finished output dir succeeded; output:\n%s", stdout)
-	assert.Contains(t, err.Error(), "already holds a finished run", "error message")
+	assert.Contains(t, err.Error(), "already contains a finished run", "error message")
 	assert.Contains(t, err.Error(), out, "error message")
 	for name, content := range map[string][]byte{"metrics.json": metrics, "log.jsonl": log} {
 		got, readErr := os.ReadFile(filepath.Join(out, name))

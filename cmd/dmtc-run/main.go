@@ -100,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float32Var(&o.WMI, "w-mi", 0.05, "weight of the mutual-information loss")
 	fs.Float32Var(&o.LR, "lr", 1e-3, "RMSprop learning rate (DMTC uses 1e-4 with far longer training)")
 	fs.Float32Var(&o.Alpha, "alpha", 0.9, "RMSprop smoothing constant")
-	fs.StringVar(&o.Flip, "flip", "auto", "horizontal flips in augmentation: on, off, or auto (on for colour images and fashion3, off for other grey images such as digits)")
+	fs.StringVar(&o.Flip, "flip", "auto", "horizontal flips in augmentation: on, off, or auto (on for colour images, off for grey ones, where a mirrored digit can read as another)")
 	fs.IntVar(&o.Workers, "workers", 2, "augmentation goroutines")
 	fs.IntVar(&o.Restarts, "kmeans-restarts", 5, "k-means++ restarts of the pixel baseline (best inertia kept)")
 	if err := fs.Parse(args); err != nil {
@@ -190,11 +190,10 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	defer out.Close()
 	first := suite.Tasks[0]
 	cfg.BNet.Augment = data.DefaultAugment(first.C, first.H, first.W)
-	switch {
-	case o.Flip == "on", o.Flip == "auto" && o.Suite == data.SuiteFashion3:
-		// A mirrored garment, bag or shoe is still one, unlike a digit.
+	switch o.Flip {
+	case "on":
 		cfg.BNet.Augment.Flip = true
-	case o.Flip == "off":
+	case "off":
 		cfg.BNet.Augment.Flip = false
 	}
 	cfg.WNet.Augment = cfg.BNet.Augment

@@ -24,11 +24,11 @@ type runDir struct {
 	err  error // first log write error
 }
 
-// checkRunDir rejects an output directory that holds a finished run, so
+// checkRunDir rejects an output directory that contains a finished run, so
 // that its results are never overwritten.
 func checkRunDir(path string) error {
 	if _, err := os.Stat(filepath.Join(path, "metrics.json")); err == nil {
-		return fmt.Errorf("output directory %s already holds a finished run (metrics.json); choose another --out", path)
+		return fmt.Errorf("output directory %s already contains a finished run (metrics.json); choose another --out", path)
 	}
 	return nil
 }
@@ -38,7 +38,7 @@ func newRunDir(path string) (*runDir, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(path, 0o755); err != nil {
-		return nil, fmt.Errorf("create output directory: %w", err)
+		return nil, fmt.Errorf("create output directory %s: %w", path, err)
 	}
 	log, err := os.OpenFile(filepath.Join(path, "log.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -150,17 +150,18 @@ type metricsJSON struct {
 		Single scoresJSON `json:"single_task"`
 		DMTC   scoresJSON `json:"dmtc"`
 	} `json:"mean"`
-	// Relatedness is the B-net's discriminator score between tasks.
-	Relatedness [][]float64 `json:"relatedness"`
+	// Relatedness is the B-net's discriminator score between tasks, null
+	// where no pair could be formed.
+	Relatedness [][]any `json:"relatedness"`
 	// EdgeShare is the share of cross-task pairs joined in the pseudo-graph.
-	EdgeShare [][]float64 `json:"relatedness_edge_share"`
-	Note      string      `json:"note"`
+	EdgeShare [][]any `json:"relatedness_edge_share"`
+	Note      string  `json:"note"`
 }
 
 // WriteResults writes metrics.json, metrics.csv and assignments.csv.
 func (d *runDir) WriteResults(res *dmtc.Result, suite *data.Suite) error {
-	m := metricsJSON{Suite: suite.Name, Relatedness: nanToZero(res.Relatedness.Score),
-		EdgeShare: nanToZero(res.Relatedness.EdgeShare),
+	m := metricsJSON{Suite: suite.Name, Relatedness: finiteMatrix(res.Relatedness.Score),
+		EdgeShare: finiteMatrix(res.Relatedness.EdgeShare),
 		Note:      "scores are those of the final models; labels were used for evaluation only"}
 	var table bytes.Buffer
 	w := csv.NewWriter(&table)
@@ -199,14 +200,13 @@ func (d *runDir) WriteResults(res *dmtc.Result, suite *data.Suite) error {
 	return d.WriteJSON("metrics.json", m)
 }
 
-func nanToZero(m [][]float64) [][]float64 {
-	out := make([][]float64, len(m))
+// finiteMatrix applies finite to every element of m.
+func finiteMatrix(m [][]float64) [][]any {
+	out := make([][]any, len(m))
 	for i, row := range m {
-		out[i] = make([]float64, len(row))
+		out[i] = make([]any, len(row))
 		for j, v := range row {
-			if !math.IsNaN(v) {
-				out[i][j] = v
-			}
+			out[i][j] = finite(v)
 		}
 	}
 	return out

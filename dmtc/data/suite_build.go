@@ -254,6 +254,10 @@ func mapClasses(src Source, classes []string) ([]int, error) {
 	}
 	for k, name := range classes {
 		label, ok := index[name]
+		if dir := emptyClassDir(src.Report(), name); !ok && dir != "" {
+			return nil, fmt.Errorf("classes[%d]: class %q of source %q has no usable image: "+
+				"every file in %s was skipped (%s)", k, name, src.Name(), dir, skipSummary(src.Report(), dir))
+		}
 		if !ok {
 			return nil, fmt.Errorf("classes[%d]: unknown class %q in source %q, whose "+
 				"classes are %s", k, name, src.Name(), quoteList(srcClasses, 12))
@@ -305,4 +309,36 @@ func quoteList(names []string, max int) string {
 		fmt.Fprintf(&b, "%q", name)
 	}
 	return b.String()
+}
+
+// emptyClassDir returns the folder of class name when the source dropped the
+// class because none of its files could be used, and "" otherwise.
+func emptyClassDir(r LoadReport, name string) string {
+	for _, skip := range r.Skipped {
+		if skip.Reason == ReasonEmptyClass && filepath.Base(skip.Path) == name {
+			return skip.Path
+		}
+	}
+	return ""
+}
+
+// skipSummary counts the files skipped under dir by reason, e.g.
+// "2 unreadable, 1 missing".
+func skipSummary(r LoadReport, dir string) string {
+	counts := map[string]int{}
+	var reasons []string
+	for _, skip := range r.Skipped {
+		if skip.Reason == ReasonEmptyClass || !strings.HasPrefix(skip.Path, dir+string(filepath.Separator)) {
+			continue
+		}
+		if counts[skip.Reason] == 0 {
+			reasons = append(reasons, skip.Reason)
+		}
+		counts[skip.Reason]++
+	}
+	parts := make([]string, len(reasons))
+	for i, reason := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", counts[reason], reason)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -177,3 +177,23 @@ func mkdir(t *testing.T, root string, elem ...string) string {
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	return dir
 }
+
+func TestSuiteClassWithOnlyBadFiles(t *testing.T) {
+	// Class "green" exists as a folder, but its only file is not an image,
+	// so the error must say so rather than call the class unknown.
+	root := t.TempDir()
+	suiteImageFile(t, filepath.Join(root, "images", "red"), "a.png", 4, 4, color.RGBA{R: 200, A: 255}, false)
+	suiteImageFile(t, filepath.Join(root, "images", "blue"), "b.png", 4, 4, color.RGBA{B: 200, A: 255}, false)
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "images", "green"), 0o755))
+	writeFile(t, filepath.Join(root, "images", "green"), "c.jpg", []byte("not a JPEG"))
+	path := writeFile(t, root, "suite.json", []byte(`{
+		"name": "colours",
+		"sources": [{"name": "img", "kind": "folder", "path": "images"}],
+		"tasks": [{"name": "rg", "source": "img", "classes": ["red", "green"]}]
+	}`))
+	_, err := LoadSuite(path, LoadOptions{})
+	require.Error(t, err)
+	assert.ErrorContains(t, err, `class "green" of source "img" has no usable image`)
+	assert.ErrorContains(t, err, "was skipped (1 unsupported)")
+	assert.NotContains(t, err.Error(), "unknown class")
+}
