@@ -254,7 +254,9 @@ func Run(ctx context.Context, b nn.Backend, tasks []data.Task, cfg Config, ev Ev
 		if err != nil {
 			return nil, err
 		}
-		single := cfg.WNet
+		// Like the B-net, the baseline trains from scratch, so it takes the
+		// B-net's settings rather than the W-net's fine-tuning ones.
+		single := cfg.BNet
 		single.Epochs = SingleTaskEpochs(cfg, len(tasks))
 		if err := Train(ctx, b, net, im, single, phaseSeed(cfg.Seed, "single", i), phase, ev.Epoch); err != nil {
 			return nil, err

@@ -49,6 +49,7 @@ type options struct {
 	WGraph     float32 `json:"w_graph"`
 	WMI        float32 `json:"w_mi"`
 	LR         float32 `json:"lr"`
+	WNetLR     float32 `json:"wnet_lr"`
 	Alpha      float32 `json:"alpha"`
 	Flip       string  `json:"flip"`
 	Workers    int     `json:"workers"`
@@ -98,7 +99,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float32Var(&o.WLabel, "w-label", 5, "weight of the pseudo-label cross-entropy")
 	fs.Float32Var(&o.WGraph, "w-graph", 1, "weight of the pseudo-graph binary cross-entropy")
 	fs.Float32Var(&o.WMI, "w-mi", 0.05, "weight of the mutual-information loss")
-	fs.Float32Var(&o.LR, "lr", 1e-3, "RMSprop learning rate (DMTC uses 1e-4 with far longer training)")
+	fs.Float32Var(&o.LR, "lr", 1e-3, "RMSprop learning rate of the networks trained from scratch: the B-net and the single-task baselines (DMTC uses 1e-4 with far longer training)")
+	fs.Float32Var(&o.WNetLR, "wnet-lr", 1e-4, "RMSprop learning rate of the W-nets, which start from the trained B-net")
 	fs.Float32Var(&o.Alpha, "alpha", 0.9, "RMSprop smoothing constant")
 	fs.StringVar(&o.Flip, "flip", "auto", "horizontal flips in augmentation: on, off, or auto (on for colour images, off for grey ones, where a mirrored digit can read as another)")
 	fs.IntVar(&o.Workers, "workers", 2, "augmentation goroutines")
@@ -128,17 +130,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 }
 
 func (o options) config() dmtc.Config {
-	phase := func(epochs int) dmtc.TrainConfig {
+	phase := func(epochs int, lr float32) dmtc.TrainConfig {
 		return dmtc.TrainConfig{
 			Epochs: epochs, LargeBatch: o.LargeBatch, BatchSize: o.BatchSize, Passes: o.Passes,
 			Graph:  dmtc.GraphConfig{Tau: o.Tau, KNN: o.KNN, Confidence: o.Confidence},
-			WLabel: o.WLabel, WGraph: o.WGraph, WMI: o.WMI, LR: o.LR, Alpha: o.Alpha,
+			WLabel: o.WLabel, WGraph: o.WGraph, WMI: o.WMI, LR: lr, Alpha: o.Alpha,
 			Workers: o.Workers,
 		}
 	}
 	return dmtc.Config{
 		Width: o.Width, Hidden: o.Hidden, DiscWidth: o.DiscWidth, BNetK: o.BNetK,
-		BNet: phase(o.BNetEpochs), WNet: phase(o.WNetEpochs),
+		BNet: phase(o.BNetEpochs, o.LR), WNet: phase(o.WNetEpochs, o.WNetLR),
 		Seed: o.Seed, KMeansRestarts: o.Restarts, Threads: o.Threads,
 		RelatednessPerTask: 300, PredictChunk: 500,
 	}
