@@ -88,6 +88,8 @@ func TestDMTCRunMatchesCPU(t *testing.T) {
 				worst, worstAt = d, j
 			}
 		}
+		t.Logf("task %s: DMTC ACC cpu %.3f, %s %.3f; %d of %d images changed cluster; worst confidence gap %.2g",
+			w.Name, w.DMTC.ACC, gpu.Name(), g.DMTC.ACC, changed, len(w.Clusters), worst)
 		assert.LessOrEqual(t, float64(changed), maxChanged*float64(len(w.Clusters)),
 			"task %s: %d of %d images changed cluster", w.Name, changed, len(w.Clusters))
 		assert.LessOrEqual(t, worst, confTol, "task %s: confidence of image %d: got %g, want %g",
