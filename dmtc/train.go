@@ -252,9 +252,9 @@ func (tr *trainer) graphPass(x []float32, n int, batch, group []int) (*PseudoGra
 
 	in := tp.Tensor(n, im.C, im.H, im.W)
 	b.Upload(in, x)
-	// The running statistics become this clean batch's statistics, so that
-	// evaluation normalises as the pseudo-graph pass did; the gradient steps
-	// on augmented views leave them alone.
+	// The running statistics become this clean batch's statistics. The
+	// gradient steps on augmented views leave them alone, and calibrate
+	// refreshes them once more after the last epoch.
 	tr.net.setBatchNormMomentum(1)
 	out := tr.net.Forward(tp, tp.Input(in), nn.Train)
 	tr.net.setBatchNormMomentum(batchNormMomentum)
@@ -353,6 +353,10 @@ func (tr *trainer) step(vb data.ViewBatch, graph *PseudoGraph, bank []float32) (
 
 	// L_MI: Jensen-Shannon MI between each view's deep logits and the
 	// shallow maps of its positive and negative partners.
+	// NOTE: the partners' maps come from the no-grad large-batch pass, so
+	// this term trains Y and the discriminator but sends no gradient into
+	// the shallow layers through M; forwarding the partners too would
+	// triple the cost of a step.
 	if cfg.WMI > 0 {
 		mc, mh, mw := net.ShallowShape()
 		msize := mc * mh * mw
