@@ -103,3 +103,26 @@ func TestBuildGraphRejectsOneSample(t *testing.T) {
 	_, err := BuildGraph(b, p, GraphConfig{Tau: 0.95}, nil, rand.New(rand.NewPCG(1, 1)))
 	require.ErrorContains(t, err, "1 samples")
 }
+
+func TestTrainConfigRejectsInvalidValues(t *testing.T) {
+	valid := TrainConfig{Epochs: 1, LargeBatch: 8, BatchSize: 2, Passes: 1,
+		Graph: GraphConfig{Tau: 0.95, Confidence: 0.9}, LR: 1e-3, Alpha: 0.9}
+	require.NoError(t, valid.validate())
+	cases := map[string]func(c *TrainConfig){
+		"epochs":     func(c *TrainConfig) { c.Epochs = -1 },
+		"large":      func(c *TrainConfig) { c.LargeBatch = 1 },
+		"batch":      func(c *TrainConfig) { c.BatchSize = 0 },
+		"passes":     func(c *TrainConfig) { c.Passes = 0 },
+		"tau":        func(c *TrainConfig) { c.Graph.Tau = 1.5 },
+		"confidence": func(c *TrainConfig) { c.Graph.Confidence = 1.2 },
+		"knn":        func(c *TrainConfig) { c.Graph.KNN = -3 },
+		"lr":         func(c *TrainConfig) { c.LR = 0 },
+		"alpha":      func(c *TrainConfig) { c.Alpha = 1 },
+		"weight":     func(c *TrainConfig) { c.WMI = -1 },
+	}
+	for name, mutate := range cases {
+		c := valid
+		mutate(&c)
+		assert.Error(t, c.validate(), "invalid %s accepted", name)
+	}
+}

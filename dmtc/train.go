@@ -45,6 +45,8 @@ func (c TrainConfig) validate() error {
 		return fmt.Errorf("dmtc: %d passes per epoch: must be at least 1", c.Passes)
 	case !(c.Graph.Tau >= -1 && c.Graph.Tau <= 1) && c.Graph.KNN <= 0:
 		return fmt.Errorf("dmtc: tau %g: must be a cosine similarity in [-1, 1]", c.Graph.Tau)
+	case !(c.Graph.Confidence >= 0 && c.Graph.Confidence <= 1):
+		return fmt.Errorf("dmtc: confidence %g: must be a probability in [0, 1]", c.Graph.Confidence)
 	case c.Graph.KNN < 0:
 		return fmt.Errorf("dmtc: knn %d: must be zero (threshold mode) or positive", c.Graph.KNN)
 	case !(c.LR > 0) || !(c.Alpha > 0 && c.Alpha < 1):
