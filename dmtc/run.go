@@ -50,6 +50,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("dmtc: width %d, hidden %d and discriminator width %d must all be positive",
 			c.Width, c.Hidden, c.DiscWidth)
 	}
+	// Limits far above any useful size, to turn typing slips into errors
+	// rather than an out-of-memory crash.
+	const maxWidth, maxHidden, maxK = 4096, 1 << 16, 1 << 16
+	if c.Width > maxWidth || c.Hidden > maxHidden || c.DiscWidth > maxHidden || c.BNetK > maxK {
+		return fmt.Errorf("dmtc: width %d, hidden %d, discriminator width %d or B-net clusters %d is too large: the limits are %d, %d, %d and %d",
+			c.Width, c.Hidden, c.DiscWidth, c.BNetK, maxWidth, maxHidden, maxHidden, maxK)
+	}
 	if err := c.BNet.validate(); err != nil {
 		return fmt.Errorf("B-net: %w", err)
 	}
@@ -62,6 +69,55 @@ func (c Config) Validate() error {
 	if c.KMeansRestarts < 1 || c.RelatednessPerTask < 1 || c.PredictChunk < 1 {
 		return fmt.Errorf("dmtc: k-means restarts %d, relatedness images per task %d and evaluation batch %d must all be positive",
 			c.KMeansRestarts, c.RelatednessPerTask, c.PredictChunk)
+	}
+	return nil
+}
+
+// maxActivationBytes bounds the largest activation of a pseudo-graph pass,
+// the first block's output over the large batch. Far larger settings are
+// almost always typing slips that would exhaust memory; the limit is a
+// round number, not a measured capacity.
+const maxActivationBytes = 8 << 30
+
+// CheckTasks validates cfg and checks that tasks can be trained with it, so
+// that a run fails before its output is written or any training starts.
+func CheckTasks(tasks []data.Task, cfg Config) error {
+	if len(tasks) == 0 {
+		return fmt.Errorf("dmtc: no tasks to cluster")
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	first := tasks[0]
+	for _, t := range tasks {
+		if t.C != first.C || t.H != first.H || t.W != first.W {
+			return fmt.Errorf("dmtc: task %q has images (%d,%d,%d), task %q has (%d,%d,%d): all tasks need one size",
+				t.Name, t.C, t.H, t.W, first.Name, first.C, first.H, first.W)
+		}
+		if t.K() < 2 || t.N() < t.K() {
+			return fmt.Errorf("dmtc: task %q has %d images and %d classes: need at least 2 classes and one image per cluster",
+				t.Name, t.N(), t.K())
+		}
+		for _, phase := range []struct {
+			name  string
+			large int
+		}{{"B-net", cfg.BNet.LargeBatch}, {"W-net", cfg.WNet.LargeBatch}} {
+			if phase.large < t.K() {
+				return fmt.Errorf("dmtc: %s large batch %d is smaller than the %d clusters of task %q; use at least %d",
+					phase.name, phase.large, t.K(), t.Name, t.K())
+			}
+		}
+	}
+	net := NetConfig{C: first.C, H: first.H, W: first.W, Width: cfg.Width, Hidden: cfg.Hidden,
+		K: 2, DiscWidth: cfg.DiscWidth}
+	if err := net.validate(); err != nil {
+		return fmt.Errorf("%w (images are %d×%d×%d)", err, first.C, first.H, first.W)
+	}
+	large := max(cfg.BNet.LargeBatch, cfg.WNet.LargeBatch)
+	bytes := 4 * float64(large) * float64(cfg.Width) * float64(first.H) * float64(first.W)
+	if bytes > maxActivationBytes {
+		return fmt.Errorf("dmtc: a large batch of %d images of %d×%d at width %d needs %.0f GiB for one activation (limit %d GiB); lower the large batch, the width or the image size",
+			large, first.H, first.W, cfg.Width, bytes/(1<<30), maxActivationBytes>>30)
 	}
 	return nil
 }
@@ -152,23 +208,12 @@ func phaseSeed(root uint64, phase string, task int) uint64 {
 // Run trains DMTC on tasks and evaluates it with the baselines. The reported
 // scores are those of the final models; ground-truth labels select nothing.
 func Run(ctx context.Context, b nn.Backend, tasks []data.Task, cfg Config, ev Events) (*Result, error) {
-	if len(tasks) == 0 {
-		return nil, fmt.Errorf("dmtc: no tasks to cluster")
-	}
-	if err := cfg.Validate(); err != nil {
+	if err := CheckTasks(tasks, cfg); err != nil {
 		return nil, err
 	}
 	c, h, w := tasks[0].C, tasks[0].H, tasks[0].W
 	maxK := 0
 	for _, t := range tasks {
-		if t.C != c || t.H != h || t.W != w {
-			return nil, fmt.Errorf("dmtc: task %q has images (%d,%d,%d), task %q has (%d,%d,%d): all tasks need one size",
-				t.Name, t.C, t.H, t.W, tasks[0].Name, c, h, w)
-		}
-		if t.K() < 2 || t.N() < t.K() {
-			return nil, fmt.Errorf("dmtc: task %q has %d images and %d classes: need at least 2 classes and one image per cluster",
-				t.Name, t.N(), t.K())
-		}
 		maxK = max(maxK, t.K())
 	}
 	bnetK := cfg.BNetK

@@ -49,13 +49,20 @@ func (c TrainConfig) validate() error {
 		return fmt.Errorf("dmtc: confidence %g: must be a probability in [0, 1]", c.Graph.Confidence)
 	case c.Graph.KNN < 0:
 		return fmt.Errorf("dmtc: knn %d: must be zero (threshold mode) or positive", c.Graph.KNN)
-	case !(c.LR > 0) || !(c.Alpha > 0 && c.Alpha < 1):
-		return fmt.Errorf("dmtc: learning rate %g and alpha %g: need lr > 0 and 0 < alpha < 1", c.LR, c.Alpha)
-	case c.WLabel < 0 || c.WGraph < 0 || c.WMI < 0:
-		return fmt.Errorf("dmtc: loss weights label %g, graph %g, MI %g: must not be negative",
+	case !(c.LR > 0) || math.IsInf(float64(c.LR), 0) || !(c.Alpha > 0 && c.Alpha < 1):
+		return fmt.Errorf("dmtc: learning rate %g and alpha %g: need a finite lr > 0 and 0 < alpha < 1", c.LR, c.Alpha)
+	case !finiteNonNegative(c.WLabel) || !finiteNonNegative(c.WGraph) || !finiteNonNegative(c.WMI):
+		return fmt.Errorf("dmtc: loss weights label %g, graph %g, MI %g: must be finite and not negative",
 			c.WLabel, c.WGraph, c.WMI)
+	case c.Graph.KNN >= c.LargeBatch:
+		return fmt.Errorf("dmtc: knn %d: must be smaller than the large batch %d, or every pair is an edge",
+			c.Graph.KNN, c.LargeBatch)
 	}
 	return nil
+}
+
+func finiteNonNegative(v float32) bool {
+	return v >= 0 && !math.IsInf(float64(v), 0)
 }
 
 // Images is a set of training images with optional task ids and labels.

@@ -698,3 +698,36 @@ func TestE2EDeterministicAssignments(t *testing.T) {
 	assert.Equal(t, string(metrics[0]), string(metrics[1]),
 		"metrics.csv differs between two runs with --seed 7 --threads 2")
 }
+
+func TestE2ENonEmptyOutputRejected(t *testing.T) {
+	out := t.TempDir()
+	notes := filepath.Join(out, "notes.txt")
+	require.NoError(t, os.WriteFile(notes, []byte("keep me"), 0o644))
+	_, err := runCommand(t, tinyArgs(out))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is not empty (it contains notes.txt)")
+	kept, err := os.ReadFile(notes)
+	require.NoError(t, err)
+	assert.Equal(t, "keep me", string(kept), "existing file")
+	_, err = os.Stat(filepath.Join(out, "config.json"))
+	assert.True(t, os.IsNotExist(err), "config.json written into a non-empty folder")
+}
+
+func TestE2EInvalidSettingsFailBeforeOutput(t *testing.T) {
+	cases := map[string][]string{
+		"large batch below K": {"--large-batch", "2"},
+		"NaN weight":          {"--w-mi", "NaN"},
+		"infinite lr":         {"--wnet-lr", "+Inf"},
+		"knn too large":       {"--knn", "40", "--large-batch", "32"},
+		"width too large":     {"--width", "100000"},
+	}
+	for name, extra := range cases {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "run")
+			_, err := runCommand(t, tinyArgs(out, extra...))
+			require.Error(t, err)
+			_, statErr := os.Stat(out)
+			assert.True(t, os.IsNotExist(statErr), "output folder created for an invalid setting")
+		})
+	}
+}

@@ -184,6 +184,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, data.LoadSummary(suite))
+	if err := dmtc.CheckTasks(suite.Tasks, cfg); err != nil {
+		return err
+	}
 
 	out, err := newRunDir(o.Out)
 	if err != nil {

@@ -24,11 +24,16 @@ type runDir struct {
 	err  error // first log write error
 }
 
-// checkRunDir rejects an output directory that contains a finished run, so
-// that its results are never overwritten.
+// checkRunDir rejects an output directory that contains a finished run or
+// any other file, so that nothing already written is overwritten.
 func checkRunDir(path string) error {
 	if _, err := os.Stat(filepath.Join(path, "metrics.json")); err == nil {
 		return fmt.Errorf("output directory %s already contains a finished run (metrics.json); choose another --out", path)
+	}
+	entries, err := os.ReadDir(path)
+	if err == nil && len(entries) > 0 {
+		return fmt.Errorf("output directory %s is not empty (it contains %s); choose a new or empty --out",
+			path, entries[0].Name())
 	}
 	return nil
 }

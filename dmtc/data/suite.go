@@ -38,6 +38,10 @@ type SuiteSpec struct {
 	Tasks     []TaskSpec   `json:"tasks"`
 }
 
+// maxImageSide bounds image_size: every task image is held in memory as
+// float32, so a larger side is almost surely a typing slip.
+const maxImageSide = 1024
+
 // ImageSize is an image size as channels, height and width.
 type ImageSize struct {
 	C int `json:"c"`
@@ -184,6 +188,11 @@ func (s *SuiteSpec) validate() error {
 		if size.H <= 0 || size.W <= 0 {
 			return fmt.Errorf("image_size: %d×%d, want a positive height and width", size.H,
 				size.W)
+		}
+		if size.H > maxImageSide || size.W > maxImageSide {
+			return fmt.Errorf("image_size: %d×%d, want a height and width of at most %d; "+
+				"clustering networks take small images, so resize to e.g. 32×32 or 64×64",
+				size.H, size.W, maxImageSide)
 		}
 	}
 	if len(s.Sources) == 0 {

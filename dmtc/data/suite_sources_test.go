@@ -197,3 +197,14 @@ func TestSuiteClassWithOnlyBadFiles(t *testing.T) {
 	assert.ErrorContains(t, err, "was skipped (1 unsupported)")
 	assert.NotContains(t, err.Error(), "unknown class")
 }
+
+func TestSuiteImageSizeTooLarge(t *testing.T) {
+	_, err := ParseSuiteSpec([]byte(`{
+		"name": "huge",
+		"image_size": {"c": 3, "h": 100000, "w": 100000},
+		"sources": [{"name": "img", "kind": "folder", "path": "images"}],
+		"tasks": [{"name": "t", "source": "img", "classes": ["a", "b"]}]
+	}`))
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "image_size: 100000×100000, want a height and width of at most 1024")
+}
