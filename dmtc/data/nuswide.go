@@ -241,7 +241,7 @@ func parseNUSWIDEList(raw []byte, trimPrefix string) ([]string, error) {
 			return nil, fmt.Errorf("line %d is empty; remove it or put the missing image path there", i+1)
 		}
 		if len(p) >= 2 && p[1] == ':' && isASCIILetter(p[0]) {
-			return nil, fmt.Errorf("line %d: %q is a Windows drive path; set TrimPrefix to the part "+
+			return nil, fmt.Errorf("line %d: %q is a Windows drive path; set TrimPrefix (trim_prefix in a suite file) to the part "+
 				"before the image folders, such as %q", i+1, p, "C:/ImageData/Flickr/")
 		}
 		paths[i] = filepath.FromSlash(p)
