@@ -21,11 +21,7 @@ func InitHeadFromFeatures(b nn.Backend, net *Net, im *Images, limit int, seed ui
 	if n < k {
 		return fmt.Errorf("dmtc: head initialisation: %d images for %d clusters", n, k)
 	}
-	size := im.C * im.H * im.W
-	x := make([]float32, n*size)
-	for dst, src := range rand.New(rand.NewPCG(seed, 1)).Perm(im.N())[:n] {
-		copy(x[dst*size:(dst+1)*size], im.image(src))
-	}
+	x := im.gather(rand.New(rand.NewPCG(seed, 1)).Perm(im.N())[:n])
 	tp := nn.NewTape(b)
 	tp.Grad = false
 	defer tp.Release()

@@ -139,7 +139,7 @@ func concat(lists ...[]*nn.Param) []*nn.Param {
 	return out
 }
 
-// Output is what one forward pass of the backbone and head produces.
+// Output holds the results of one forward pass of the backbone and head.
 type Output struct {
 	M *nn.Var // shallow feature map (N, w, H/2, W/2)
 	Y *nn.Var // deep logits (N, K)

@@ -33,11 +33,7 @@ func EstimateRelatedness(b nn.Backend, net *Net, im *Images, numTasks, perTask i
 		}
 	}
 	n := len(pick)
-	size := im.C * im.H * im.W
-	x := make([]float32, n*size)
-	for k, i := range pick {
-		copy(x[k*size:(k+1)*size], im.image(i))
-	}
+	x := im.gather(pick)
 
 	tp := nn.NewTape(b)
 	tp.Grad = false

@@ -84,6 +84,17 @@ func (im *Images) image(i int) []float32 {
 	return im.X[i*size : (i+1)*size]
 }
 
+// gather returns images idx[0], idx[1], ... copied into one (len(idx), C, H,
+// W) slice.
+func (im *Images) gather(idx []int) []float32 {
+	size := im.C * im.H * im.W
+	x := make([]float32, len(idx)*size)
+	for k, i := range idx {
+		copy(x[k*size:(k+1)*size], im.image(i))
+	}
+	return x
+}
+
 // EpochStats summarises one training epoch.
 type EpochStats struct {
 	Phase         string
@@ -165,11 +176,7 @@ func Train(ctx context.Context, b nn.Backend, net *Net, im *Images, cfg TrainCon
 // are one epoch of updates old, and evaluation with them loses accuracy.
 func (tr *trainer) calibrate(batch []int) {
 	b, im, tp := tr.b, tr.im, tr.tape
-	size := im.C * im.H * im.W
-	x := make([]float32, len(batch)*size)
-	for k, i := range batch {
-		copy(x[k*size:(k+1)*size], im.image(i))
-	}
+	x := im.gather(batch)
 	tp.Grad = false
 	defer func() { tp.Grad = true; tp.Reset() }()
 	in := tp.Tensor(len(batch), im.C, im.H, im.W)
@@ -194,13 +201,9 @@ type trainer struct {
 func (tr *trainer) epoch(ctx context.Context, batch []int, seed uint64) (EpochStats, error) {
 	im, cfg := tr.im, tr.cfg
 	n := len(batch)
-	size := im.C * im.H * im.W
 
 	// The large batch as its own image set, in batch order.
-	x := make([]float32, n*size)
-	for k, i := range batch {
-		copy(x[k*size:(k+1)*size], im.image(i))
-	}
+	x := im.gather(batch)
 	var group []int
 	if im.Group != nil {
 		group = make([]int, n)
