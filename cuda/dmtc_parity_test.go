@@ -64,7 +64,7 @@ func TestDMTCRunMatchesCPU(t *testing.T) {
 		Augment: data.AugmentOptions{MaxShift: 1}, Workers: 2,
 	}
 	cfg := dmtc.Config{
-		Width: 2, Hidden: 8, DiscWidth: 4, BNet: step, WNet: step, Seed: 11,
+		Width: 2, Hidden: 8, DiscWidth: 4, BNet: step, WNet: step, HeadTemperature: 2, Seed: 11,
 		KMeansRestarts: 1, Threads: 1, RelatednessPerTask: 8, PredictChunk: 16,
 	}
 	tasks := parityTasks(10)

@@ -2,36 +2,44 @@ package dmtc
 
 import (
 	"fmt"
-	"math/rand/v2"
+	"math"
 
 	"github.com/dmtc-go/dmtc/dmtc/cluster"
 	"github.com/dmtc-go/dmtc/nn"
 )
+
+// HeadInit sets how InitHeadFromFeatures initialises a head.
+type HeadInit struct {
+	// Temperature divides the k-means logits at the start: above 1 it
+	// softens the first probabilities, so fewer of the first pseudo-labels
+	// pass the confidence threshold and lock in k-means's mistakes.
+	Temperature float32
+	// Restarts is the number of k-means++ runs; the lowest inertia is kept.
+	Restarts int
+	// Chunk is the number of images per forward pass.
+	Chunk   int
+	Seed    uint64
+	Threads int
+}
 
 // InitHeadFromFeatures sets the head of a transferred network from k-means
 // on its hidden features: with centres c_k of the task's images, the head
 // computes the logits c_k·h − ½‖c_k‖², which rank the clusters as the
 // distance ‖h − c_k‖ does. A random head would instead map the B-net's
 // clusters onto the task's K clusters arbitrarily, often merging two of them,
-// and the pseudo-labels would then keep the merge. At most limit images of im
-// are used, drawn at random with seed.
-func InitHeadFromFeatures(b nn.Backend, net *Net, im *Images, limit int, seed uint64, threads int) error {
-	n := min(im.N(), limit)
+// and the pseudo-labels would then keep the merge. The features are those of
+// every image of im in evaluation mode.
+func InitHeadFromFeatures(b nn.Backend, net *Net, im *Images, opt HeadInit) error {
+	n := im.N()
 	k, hidden := net.Config.K, net.Config.Hidden
 	if n < k {
 		return fmt.Errorf("dmtc: head initialisation: %d images for %d clusters", n, k)
 	}
-	x := im.gather(rand.New(rand.NewPCG(seed, 1)).Perm(im.N())[:n])
-	tp := nn.NewTape(b)
-	tp.Grad = false
-	defer tp.Release()
-	in := tp.Tensor(n, im.C, im.H, im.W)
-	b.Upload(in, x)
-	_, h := net.features(tp, tp.Input(in), nn.BatchStats)
-	feats := make([]float32, n*hidden)
-	b.Download(feats, h.Value)
-
-	km, err := cluster.KMeans(feats, n, hidden, k, cluster.Options{Seed: seed, Restarts: 3, Threads: threads})
+	if !(opt.Temperature > 0) || math.IsInf(float64(opt.Temperature), 0) {
+		return fmt.Errorf("dmtc: head temperature %g: must be finite and above 0", opt.Temperature)
+	}
+	feats := hiddenFeatures(b, net, im, opt.Chunk)
+	km, err := cluster.KMeans(feats, n, hidden, k, cluster.Options{Seed: opt.Seed, Restarts: opt.Restarts, Threads: opt.Threads})
 	if err != nil {
 		return fmt.Errorf("dmtc: head initialisation: %w", err)
 	}
@@ -45,5 +53,59 @@ func InitHeadFromFeatures(b nn.Backend, net *Net, im *Images, limit int, seed ui
 	}
 	b.Upload(net.Head.W.Value, km.Centers)
 	b.Upload(net.Head.Bias.Value, bias)
+	passLogits(b, net.HeadBN, feats, n, hidden, km.Centers, bias, 1/opt.Temperature)
 	return nil
+}
+
+// passLogits sets bn, the batch norm after the head, so that it outputs
+// scale times the logits that centers and bias give for feats (n, hidden):
+// γ_k = scale·σ_k and β_k = scale·μ_k, with the logits' own standard
+// deviation and mean as running statistics. A fresh batch norm would instead
+// standardise each logit over the batch, shifting each cluster's logit by
+// its own mean and so moving the decision boundaries away from k-means's.
+func passLogits(b nn.Backend, bn *nn.BatchNorm, feats []float32, n, hidden int, centers, bias []float32, scale float32) {
+	k := len(bias)
+	mean, variance := make([]float32, k), make([]float32, k)
+	gamma, beta := make([]float32, k), make([]float32, k)
+	for c := 0; c < k; c++ {
+		w := centers[c*hidden : (c+1)*hidden]
+		var sum, sq float64
+		for i := 0; i < n; i++ {
+			l := float64(bias[c])
+			for j, v := range feats[i*hidden : (i+1)*hidden] {
+				l += float64(w[j]) * float64(v)
+			}
+			sum += l
+			sq += l * l
+		}
+		mu := sum / float64(n)
+		v := max(sq/float64(n)-mu*mu, 0)
+		mean[c], variance[c] = float32(mu), float32(v)
+		gamma[c] = scale * float32(math.Sqrt(v+float64(bn.Eps)))
+		beta[c] = scale * float32(mu)
+	}
+	b.Upload(bn.RunMean, mean)
+	b.Upload(bn.RunVar, variance)
+	b.Upload(bn.Gamma.Value, gamma)
+	b.Upload(bn.Beta.Value, beta)
+}
+
+// hiddenFeatures returns the hidden features (N, Hidden) of every image of im
+// in evaluation mode, computed chunk images at a time.
+func hiddenFeatures(b nn.Backend, net *Net, im *Images, chunk int) []float32 {
+	n, d := im.N(), net.Config.Hidden
+	size := im.C * im.H * im.W
+	tp := nn.NewTape(b)
+	tp.Grad = false
+	defer tp.Release()
+	feats := make([]float32, n*d)
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		in := tp.Tensor(hi-lo, im.C, im.H, im.W)
+		b.Upload(in, im.X[lo*size:hi*size])
+		_, h := net.features(tp, tp.Input(in), nn.Eval)
+		b.Download(feats[lo*d:hi*d], h.Value)
+		tp.Reset()
+	}
+	return feats
 }

@@ -3,6 +3,7 @@ package dmtc
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/dmtc-go/dmtc/dmtc/cluster"
@@ -18,10 +19,13 @@ type Config struct {
 	// BNet trains the between-task network on all tasks pooled. WNet trains
 	// each within-task network.
 	BNet, WNet TrainConfig
-	// BNetK is the number of clusters of the B-net's head; zero means the
-	// largest K_t. On fashion3, ΣK_t = 9 gave worse W-net starting points
-	// than 3 within the default budget.
+	// BNetK is the number of clusters of the B-net's head, zero for twice
+	// the largest K_t, so that unlike classes of different tasks need not
+	// share a cluster (on fashion3, 6 beat both 3 and ΣK_t = 9).
 	BNetK int
+	// HeadTemperature divides the k-means logits that each W-net's head
+	// starts from (see HeadInit).
+	HeadTemperature float32
 	// Seed is the root of every random choice of the run.
 	Seed uint64
 	// KMeansRestarts is the number of k-means++ restarts of the pixel
@@ -64,7 +68,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("W-net: %w", err)
 	}
 	if c.BNetK < 0 || c.BNetK == 1 {
-		return fmt.Errorf("dmtc: B-net clusters %d: use 0 for the largest task's cluster count, or at least 2", c.BNetK)
+		return fmt.Errorf("dmtc: B-net clusters %d: use 0 for twice the largest task's cluster count, or at least 2", c.BNetK)
+	}
+	if !(c.HeadTemperature > 0) || math.IsInf(float64(c.HeadTemperature), 0) {
+		return fmt.Errorf("dmtc: head temperature %g: must be finite and above 0 (1 keeps the k-means logits)", c.HeadTemperature)
 	}
 	if c.KMeansRestarts < 1 || c.RelatednessPerTask < 1 || c.PredictChunk < 1 {
 		return fmt.Errorf("dmtc: k-means restarts %d, relatedness images per task %d and evaluation batch %d must all be positive",
@@ -218,7 +225,7 @@ func Run(ctx context.Context, b nn.Backend, tasks []data.Task, cfg Config, ev Ev
 	}
 	bnetK := cfg.BNetK
 	if bnetK == 0 {
-		bnetK = maxK
+		bnetK = 2 * maxK
 	}
 	res := &Result{Tasks: make([]TaskResult, len(tasks))}
 	for i, t := range tasks {
@@ -275,7 +282,9 @@ func Run(ctx context.Context, b nn.Backend, tasks []data.Task, cfg Config, ev Ev
 		if err := wnet.TransferFrom(b, bnet); err != nil {
 			return nil, err
 		}
-		if err := InitHeadFromFeatures(b, wnet, im, cfg.WNet.LargeBatch, phaseSeed(cfg.Seed, "head", i), cfg.Threads); err != nil {
+		head := HeadInit{Temperature: cfg.HeadTemperature, Restarts: cfg.KMeansRestarts, Chunk: cfg.PredictChunk,
+			Seed: phaseSeed(cfg.Seed, "head", i), Threads: cfg.Threads}
+		if err := InitHeadFromFeatures(b, wnet, im, head); err != nil {
 			return nil, err
 		}
 		if err := Train(ctx, b, wnet, im, cfg.WNet, phaseSeed(cfg.Seed, "wnet", i), phase, ev.Epoch); err != nil {

@@ -720,6 +720,8 @@ func TestE2EInvalidSettingsFailBeforeOutput(t *testing.T) {
 		"infinite lr":         {"--wnet-lr", "+Inf"},
 		"knn too large":       {"--knn", "40", "--large-batch", "32"},
 		"width too large":     {"--width", "100000"},
+		"zero temperature":    {"--head-temperature", "0"},
+		"NaN temperature":     {"--head-temperature", "NaN"},
 	}
 	for name, extra := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -32,10 +32,11 @@ type options struct {
 	Threads int    `json:"threads"`
 	Strict  bool   `json:"strict"`
 
-	BNetK     int `json:"bnet_k"`
-	Width     int `json:"width"`
-	Hidden    int `json:"hidden"`
-	DiscWidth int `json:"disc_width"`
+	BNetK           int     `json:"bnet_k"`
+	HeadTemperature float32 `json:"head_temperature"`
+	Width           int     `json:"width"`
+	Hidden          int     `json:"hidden"`
+	DiscWidth       int     `json:"disc_width"`
 
 	BNetEpochs int     `json:"bnet_epochs"`
 	WNetEpochs int     `json:"wnet_epochs"`
@@ -84,7 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed; the same seed and thread count give the same assignments")
 	fs.IntVar(&o.Threads, "threads", runtime.NumCPU(), "CPU threads")
 	fs.BoolVar(&o.Strict, "strict", false, "fail when any input file is skipped")
-	fs.IntVar(&o.BNetK, "bnet-k", 0, "clusters of the B-net's head (0: the largest task's cluster count)")
+	fs.Float32Var(&o.HeadTemperature, "head-temperature", 2, "temperature of each W-net head's first softmax over its k-means logits (1 keeps them as they are)")
+	fs.IntVar(&o.BNetK, "bnet-k", 0, "clusters of the B-net's head (0: twice the largest task's cluster count)")
 	fs.IntVar(&o.Width, "width", 8, "channels of the first conv block (the DCCM network uses 64)")
 	fs.IntVar(&o.Hidden, "hidden", 64, "width of the fully connected layer before the head")
 	fs.IntVar(&o.DiscWidth, "disc-width", 32, "width of the discriminator's hidden 1x1 convolutions (DMTC uses 512)")
@@ -100,7 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float32Var(&o.WGraph, "w-graph", 1, "weight of the pseudo-graph binary cross-entropy")
 	fs.Float32Var(&o.WMI, "w-mi", 0.05, "weight of the mutual-information loss")
 	fs.Float32Var(&o.LR, "lr", 1e-3, "RMSprop learning rate of the networks trained from scratch: the B-net and the single-task baselines (DMTC uses 1e-4 with far longer training)")
-	fs.Float32Var(&o.WNetLR, "wnet-lr", 1e-4, "RMSprop learning rate of the W-nets, which start from the trained B-net")
+	fs.Float32Var(&o.WNetLR, "wnet-lr", 1e-3, "RMSprop learning rate of the W-nets, which start from the trained B-net")
 	fs.Float32Var(&o.Alpha, "alpha", 0.9, "RMSprop smoothing constant")
 	fs.StringVar(&o.Flip, "flip", "auto", "horizontal flips in augmentation: on, off, or auto (on for colour images, off for grey ones, where a mirrored digit can read as another)")
 	fs.IntVar(&o.Workers, "workers", 2, "augmentation goroutines")
@@ -139,7 +141,7 @@ func (o options) config() dmtc.Config {
 		}
 	}
 	return dmtc.Config{
-		Width: o.Width, Hidden: o.Hidden, DiscWidth: o.DiscWidth, BNetK: o.BNetK,
+		Width: o.Width, Hidden: o.Hidden, DiscWidth: o.DiscWidth, BNetK: o.BNetK, HeadTemperature: o.HeadTemperature,
 		BNet: phase(o.BNetEpochs, o.LR), WNet: phase(o.WNetEpochs, o.WNetLR),
 		Seed: o.Seed, KMeansRestarts: o.Restarts, Threads: o.Threads,
 		RelatednessPerTask: 300, PredictChunk: 500,
