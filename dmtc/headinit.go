@@ -10,11 +10,12 @@ import (
 
 // HeadInit sets how InitHeadFromFeatures initialises a head.
 type HeadInit struct {
-	// Temperature divides the k-means logits at the start: above 1 it
-	// softens the first probabilities, so fewer of the first pseudo-labels
-	// pass the confidence threshold and lock in k-means's mistakes.
+	// Temperature divides the k-means logits at the start. Above 1 it
+	// softens the first probabilities, so fewer of the first, least reliable
+	// pseudo-labels pass the confidence threshold.
 	Temperature float32
-	// Restarts is the number of k-means++ runs; the lowest inertia is kept.
+	// Restarts is the number of k-means++ runs, of which the one with the
+	// lowest inertia is kept.
 	Restarts int
 	// Chunk is the number of images per forward pass.
 	Chunk   int
@@ -38,6 +39,9 @@ func InitHeadFromFeatures(b nn.Backend, net *Net, im *Images, opt HeadInit) erro
 	if !(opt.Temperature > 0) || math.IsInf(float64(opt.Temperature), 0) {
 		return fmt.Errorf("dmtc: head temperature %g: must be finite and above 0", opt.Temperature)
 	}
+	if opt.Chunk < 1 {
+		return fmt.Errorf("dmtc: head initialisation: %d images per forward pass: must be at least 1", opt.Chunk)
+	}
 	feats := hiddenFeatures(b, net, im, opt.Chunk)
 	km, err := cluster.KMeans(feats, n, hidden, k, cluster.Options{Seed: opt.Seed, Restarts: opt.Restarts, Threads: opt.Threads})
 	if err != nil {
@@ -57,12 +61,10 @@ func InitHeadFromFeatures(b nn.Backend, net *Net, im *Images, opt HeadInit) erro
 	return nil
 }
 
-// passLogits sets bn, the batch norm after the head, so that it outputs
-// scale times the logits that centers and bias give for feats (n, hidden):
-// γ_k = scale·σ_k and β_k = scale·μ_k, with the logits' own standard
-// deviation and mean as running statistics. A fresh batch norm would instead
-// standardise each logit over the batch, shifting each cluster's logit by
-// its own mean and so moving the decision boundaries away from k-means's.
+// passLogits sets bn, the batch norm after the head, to output scale times
+// the logits that centers and bias give for feats (γ = scale·σ, β = scale·μ,
+// running statistics μ and σ²). A fresh batch norm would standardise each
+// logit over the batch, which moves the k-means boundaries.
 func passLogits(b nn.Backend, bn *nn.BatchNorm, feats []float32, n, hidden int, centers, bias []float32, scale float32) {
 	k := len(bias)
 	mean, variance := make([]float32, k), make([]float32, k)

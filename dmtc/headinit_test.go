@@ -101,7 +101,7 @@ func TestInitHeadFromFeaturesTooFewImages(t *testing.T) {
 	assert.Contains(t, err.Error(), "2 images for 3 clusters")
 }
 
-func TestInitHeadFromFeaturesBadTemperature(t *testing.T) {
+func TestInitHeadFromFeaturesBadOptions(t *testing.T) {
 	b := nn.NewCPU(1)
 	net, err := NewNet(b, NetConfig{C: 1, H: 8, W: 8, Width: 2, Hidden: 5, K: 3, DiscWidth: 4},
 		rand.New(rand.NewPCG(2, 2)))
@@ -112,4 +112,7 @@ func TestInitHeadFromFeaturesBadTemperature(t *testing.T) {
 		require.Error(t, err, "temperature %g", temp)
 		assert.Contains(t, err.Error(), "head temperature", "temperature %g", temp)
 	}
+	err = InitHeadFromFeatures(b, net, smallImages(10, 1), HeadInit{Temperature: 1, Restarts: 1})
+	require.Error(t, err, "chunk 0")
+	assert.Contains(t, err.Error(), "0 images per forward pass")
 }
