@@ -8,7 +8,7 @@ import (
 	"github.com/dmtc-go/dmtc/nn"
 )
 
-// HeadInit sets how InitHeadFromFeatures initialises a head.
+// HeadInit contains the settings of InitHeadFromFeatures.
 type HeadInit struct {
 	// Temperature divides the k-means logits at the start. Above 1 it
 	// softens the first probabilities, so fewer of the first, least reliable
@@ -36,8 +36,8 @@ func InitHeadFromFeatures(b nn.Backend, net *Net, im *Images, opt HeadInit) erro
 	if n < k {
 		return fmt.Errorf("dmtc: head initialisation: %d images for %d clusters", n, k)
 	}
-	if !(opt.Temperature > 0) || math.IsInf(float64(opt.Temperature), 0) {
-		return fmt.Errorf("dmtc: head temperature %g: must be finite and above 0", opt.Temperature)
+	if err := checkHeadTemperature(opt.Temperature); err != nil {
+		return err
 	}
 	if opt.Chunk < 1 {
 		return fmt.Errorf("dmtc: head initialisation: %d images per forward pass: must be at least 1", opt.Chunk)
@@ -58,6 +58,14 @@ func InitHeadFromFeatures(b nn.Backend, net *Net, im *Images, opt HeadInit) erro
 	b.Upload(net.Head.W.Value, km.Centers)
 	b.Upload(net.Head.Bias.Value, bias)
 	passLogits(b, net.HeadBN, feats, n, hidden, km.Centers, bias, 1/opt.Temperature)
+	return nil
+}
+
+// checkHeadTemperature returns an error unless t is finite and above 0.
+func checkHeadTemperature(t float32) error {
+	if !finitePositive(t) {
+		return fmt.Errorf("dmtc: head temperature %g: must be finite and above 0 (1 keeps the k-means logits)", t)
+	}
 	return nil
 }
 
@@ -95,19 +103,11 @@ func passLogits(b nn.Backend, bn *nn.BatchNorm, feats []float32, n, hidden int, 
 // hiddenFeatures returns the hidden features (N, Hidden) of every image of im
 // in evaluation mode, computed chunk images at a time.
 func hiddenFeatures(b nn.Backend, net *Net, im *Images, chunk int) []float32 {
-	n, d := im.N(), net.Config.Hidden
-	size := im.C * im.H * im.W
-	tp := nn.NewTape(b)
-	tp.Grad = false
-	defer tp.Release()
-	feats := make([]float32, n*d)
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		in := tp.Tensor(hi-lo, im.C, im.H, im.W)
-		b.Upload(in, im.X[lo*size:hi*size])
-		_, h := net.features(tp, tp.Input(in), nn.Eval)
+	d := net.Config.Hidden
+	feats := make([]float32, im.N()*d)
+	evalChunks(b, im, chunk, func(tp *nn.Tape, x *nn.Var, lo, hi int) {
+		_, h := net.features(tp, x, nn.Eval)
 		b.Download(feats[lo*d:hi*d], h.Value)
-		tp.Reset()
-	}
+	})
 	return feats
 }

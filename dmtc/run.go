@@ -3,7 +3,6 @@ package dmtc
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/dmtc-go/dmtc/dmtc/cluster"
@@ -70,8 +69,8 @@ func (c Config) Validate() error {
 	if c.BNetK < 0 || c.BNetK == 1 {
 		return fmt.Errorf("dmtc: B-net clusters %d: use 0 for twice the largest task's cluster count, or at least 2", c.BNetK)
 	}
-	if !(c.HeadTemperature > 0) || math.IsInf(float64(c.HeadTemperature), 0) {
-		return fmt.Errorf("dmtc: head temperature %g: must be finite and above 0 (1 keeps the k-means logits)", c.HeadTemperature)
+	if err := checkHeadTemperature(c.HeadTemperature); err != nil {
+		return err
 	}
 	if c.KMeansRestarts < 1 || c.RelatednessPerTask < 1 || c.PredictChunk < 1 {
 		return fmt.Errorf("dmtc: k-means restarts %d, relatedness images per task %d and evaluation batch %d must all be positive",

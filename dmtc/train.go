@@ -49,7 +49,7 @@ func (c TrainConfig) validate() error {
 		return fmt.Errorf("dmtc: confidence %g: must be a probability in [0, 1]", c.Graph.Confidence)
 	case c.Graph.KNN < 0:
 		return fmt.Errorf("dmtc: knn %d: must be zero (threshold mode) or positive", c.Graph.KNN)
-	case !(c.LR > 0) || math.IsInf(float64(c.LR), 0) || !(c.Alpha > 0 && c.Alpha < 1):
+	case !finitePositive(c.LR) || !(c.Alpha > 0 && c.Alpha < 1):
 		return fmt.Errorf("dmtc: learning rate %g and alpha %g: need a finite lr > 0 and 0 < alpha < 1", c.LR, c.Alpha)
 	case !finiteNonNegative(c.WLabel) || !finiteNonNegative(c.WGraph) || !finiteNonNegative(c.WMI):
 		return fmt.Errorf("dmtc: loss weights label %g, graph %g, MI %g: must be finite and not negative",
@@ -63,6 +63,10 @@ func (c TrainConfig) validate() error {
 
 func finiteNonNegative(v float32) bool {
 	return v >= 0 && !math.IsInf(float64(v), 0)
+}
+
+func finitePositive(v float32) bool {
+	return v > 0 && !math.IsInf(float64(v), 0)
 }
 
 // Images is a set of training images with optional task ids and labels.
@@ -395,23 +399,31 @@ func (tr *trainer) step(vb data.ViewBatch, graph *PseudoGraph, bank []float32) (
 // and returns the clusters, the confidence max p, and the probabilities.
 func Predict(b nn.Backend, net *Net, im *Images, chunk int) (clusters []int, conf []float32, probs []float32) {
 	n, k := im.N(), net.Config.K
-	size := im.C * im.H * im.W
-	tp := nn.NewTape(b)
-	tp.Grad = false
-	defer tp.Release()
 	probs = make([]float32, n*k)
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		in := tp.Tensor(hi-lo, im.C, im.H, im.W)
-		b.Upload(in, im.X[lo*size:hi*size])
-		out := net.Forward(tp, tp.Input(in), nn.Eval)
+	evalChunks(b, im, chunk, func(tp *nn.Tape, x *nn.Var, lo, hi int) {
+		out := net.Forward(tp, x, nn.Eval)
 		b.Download(probs[lo*k:hi*k], out.P.Value)
-		tp.Reset()
-	}
+	})
 	clusters = pseudoLabels(probs, n, k, 0)
 	conf = make([]float32, n)
 	for i, c := range clusters {
 		conf[i] = probs[i*k+c]
 	}
 	return clusters, conf, probs
+}
+
+// evalChunks runs each on images [lo, hi) of im, chunk images at a time, on a
+// tape without gradients that is reset between chunks.
+func evalChunks(b nn.Backend, im *Images, chunk int, each func(tp *nn.Tape, x *nn.Var, lo, hi int)) {
+	size := im.C * im.H * im.W
+	tp := nn.NewTape(b)
+	tp.Grad = false
+	defer tp.Release()
+	for lo := 0; lo < im.N(); lo += chunk {
+		hi := min(lo+chunk, im.N())
+		in := tp.Tensor(hi-lo, im.C, im.H, im.W)
+		b.Upload(in, im.X[lo*size:hi*size])
+		each(tp, tp.Input(in), lo, hi)
+		tp.Reset()
+	}
 }
